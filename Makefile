@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL_DIR ?= models
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export TF_CPP_MIN_LOG_LEVEL := 3
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: setup demo train test test-fast lint typecheck bench-intents clean
+
+setup:  ## make .venv (Python 3.10) and install everything; a second run takes seconds
+	@scripts/setup.sh
+
+train: setup  ## train the sample bot into models/
+	$(RASA) train --domain domain --data data --config config.yml --out $(MODEL_DIR) --fixed-model-name pinecrest
+
+$(MODEL_DIR)/pinecrest.tar.gz:
+	@$(MAKE) --no-print-directory train
+
+demo: setup $(MODEL_DIR)/pinecrest.tar.gz  ## train if needed, then run the bot and the action server
+	@scripts/demo.sh $(MODEL_DIR)/pinecrest.tar.gz
+
+test: setup  ## the whole suite
+	@scripts/run_tests.sh
+
+test-fast: setup  ## unit tests only
+	$(PY) -m pytest -m "not integration and not slow" -q
+
+lint: setup
+	$(VENV)/bin/ruff check bot channels training actions bench tests
+	$(VENV)/bin/ruff format --check bot channels training actions bench tests
+
+typecheck: setup
+	$(VENV)/bin/mypy bot channels training actions
+
+bench-intents: setup  ## Banking77 side by side with Rasa's DIET (long: see docs/benchmarks.md)
+	$(PY) bench/intents.py
+
+clean:
+	rm -rf $(MODEL_DIR) .pytest_cache .mypy_cache .ruff_cache

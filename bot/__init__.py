@@ -1,0 +1,1 @@
+"""Customer-support chatbot runtime built on Rasa Open Source 3.6."""

@@ -1,0 +1,1 @@
+"""Reply generation and the channel adapters (length, tone and format per channel)."""

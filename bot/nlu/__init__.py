@@ -1,0 +1,1 @@
+"""Rasa graph components: the transformer intent classifier and the response generator."""

@@ -1,0 +1,406 @@
+"""Fine-tune the intent encoder end to end, then calibrate its confidences.
+
+A small nanoGPT-style training loop: a dataclass config, length-bucketed batches with dynamic
+padding (short support messages waste most of a fixed-length batch), AdamW with a one-cycle
+schedule, label smoothing, a tqdm progress bar, and temperature scaling on a stratified
+held-out split. Runs are deterministic for a fixed seed on a given device.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase
+
+from bot.errors import TrainingDataError
+from bot.nlu.encoder import IntentEncoder, IntentModelMeta, load_pretrained
+from bot.pretrained import minilm_path
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FineTuneConfig:
+    """Hyper-parameters of a fine-tuning run.
+
+    Attributes:
+        epochs: Passes over the training split.
+        batch_size: Examples per optimiser step.
+        learning_rate: Peak learning rate of the one-cycle schedule.
+        warmup_ratio: Fraction of steps spent warming up.
+        weight_decay: AdamW weight decay (not applied to biases and LayerNorm).
+        label_smoothing: Cross-entropy label smoothing.
+        dropout: Dropout before the classification head.
+        max_length: Token limit; longer messages are truncated.
+        calibration_split: Fraction of each intent held out to fit the temperature;
+            0 disables calibration (temperature 1).
+        min_steps: Lower bound on optimiser steps, so tiny data sets still converge.
+        seed: Seed for weights of the head, shuffling and dropout.
+        device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        num_threads: CPU threads for torch; ``0`` keeps torch's default.
+        progress: Show a progress bar.
+    """
+
+    epochs: int = 5
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    label_smoothing: float = 0.1
+    dropout: float = 0.1
+    max_length: int = 64
+    calibration_split: float = 0.1
+    min_steps: int = 0
+    seed: int = 42
+    device: str = "auto"
+    num_threads: int = 0
+    progress: bool = True
+
+
+@dataclass
+class FineTuneResult:
+    """A trained model with what was learned about it.
+
+    Attributes:
+        model: The fine-tuned model, in eval mode.
+        tokenizer: Its tokenizer.
+        meta: Labels, token limit and fitted temperature.
+        train_seconds: Wall time of the optimisation loop.
+        steps: Optimiser steps taken.
+        holdout_accuracy: Accuracy on the calibration split (``None`` without one).
+        losses: Mean training loss per epoch.
+    """
+
+    model: IntentEncoder
+    tokenizer: PreTrainedTokenizerBase
+    meta: IntentModelMeta
+    train_seconds: float
+    steps: int
+    holdout_accuracy: float | None = None
+    losses: list[float] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    """Turn a device option into a torch device.
+
+    Args:
+        name: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    Returns:
+        The device; ``"auto"`` picks CUDA when available.
+
+    Raises:
+        TrainingDataError: If CUDA is asked for but not available.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainingDataError(f"device '{name}' was requested but CUDA is not available")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch.
+
+    Args:
+        seed: The seed.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def stratified_split(
+    labels: Sequence[int], fraction: float, seed: int, min_per_class: int = 5
+) -> tuple[list[int], list[int]]:
+    """Split indices per class, keeping rare classes wholly in the training part.
+
+    Args:
+        labels: Class index of every example.
+        fraction: Share of each class to hold out.
+        seed: Shuffling seed.
+        min_per_class: Classes with fewer examples are never held out.
+
+    Returns:
+        ``(train_indices, holdout_indices)``.
+    """
+    rng = random.Random(seed)
+    by_class: dict[int, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        by_class[label].append(i)
+    train: list[int] = []
+    holdout: list[int] = []
+    for label in sorted(by_class):
+        idx = by_class[label]
+        rng.shuffle(idx)
+        n_hold = int(round(len(idx) * fraction)) if len(idx) >= min_per_class else 0
+        holdout.extend(idx[:n_hold])
+        train.extend(idx[n_hold:])
+    return sorted(train), sorted(holdout)
+
+
+def length_bucketed_batches(
+    lengths: Sequence[int], batch_size: int, generator: random.Random, pool_factor: int = 50
+) -> list[list[int]]:
+    """Group examples of similar length so that dynamic padding wastes little compute.
+
+    Indices are shuffled, cut into pools of ``batch_size * pool_factor``, sorted by length
+    inside each pool, cut into batches, and the batches are shuffled again.
+
+    Args:
+        lengths: Token count of every example.
+        batch_size: Examples per batch.
+        generator: Source of randomness (seeded by the caller).
+        pool_factor: Batches per sorting pool.
+
+    Returns:
+        Lists of example indices, one per batch.
+    """
+    order = list(range(len(lengths)))
+    generator.shuffle(order)
+    pool = batch_size * pool_factor
+    batches: list[list[int]] = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
+    generator.shuffle(batches)
+    return batches
+
+
+def collate(
+    encoded: Sequence[list[int]], indices: Sequence[int], pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad a batch of token id lists to its longest member.
+
+    Args:
+        encoded: Token ids of every example.
+        indices: Examples in this batch.
+        pad_id: The tokenizer's padding id.
+        device: Where to put the tensors.
+
+    Returns:
+        ``(input_ids, attention_mask)``.
+    """
+    width = max(len(encoded[i]) for i in indices)
+    ids = torch.full((len(indices), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(indices), width), dtype=torch.long)
+    for row, i in enumerate(indices):
+        seq = encoded[i]
+        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def tokenize(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int) -> list:
+    """Tokenize texts without padding.
+
+    Args:
+        tokenizer: The model's tokenizer.
+        texts: Messages.
+        max_length: Truncation limit in tokens.
+
+    Returns:
+        One list of token ids per text.
+    """
+    out = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
+    return list(out["input_ids"])
+
+
+@torch.inference_mode()
+def predict_logits(
+    model: IntentEncoder,
+    encoded: Sequence[list[int]],
+    pad_id: int,
+    device: torch.device,
+    batch_size: int = 64,
+) -> torch.Tensor:
+    """Score pre-tokenized texts in length-sorted batches, returned in input order.
+
+    Args:
+        model: The model (put in eval mode here).
+        encoded: Token ids per text.
+        pad_id: Padding id.
+        device: Model device.
+        batch_size: Texts per forward pass.
+
+    Returns:
+        ``(n, num_labels)`` logits on the CPU.
+    """
+    model.eval()
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    chunks: list[torch.Tensor] = []
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        ids, mask = collate(encoded, idx, pad_id, device)
+        chunks.append(model(ids, mask).float().cpu())
+    logits = torch.cat(chunks) if chunks else torch.empty(0, model.head.out_features)
+    result = torch.empty_like(logits)
+    result[torch.tensor(order, dtype=torch.long)] = logits
+    return result
+
+
+def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, max_iter: int = 200) -> float:
+    """Fit a single softmax temperature by minimising held-out negative log-likelihood.
+
+    Args:
+        logits: ``(n, classes)`` held-out logits.
+        targets: ``(n,)`` true class indices.
+        max_iter: L-BFGS iterations.
+
+    Returns:
+        The temperature, clamped to ``[0.05, 20]``.
+    """
+    log_t = torch.zeros(1, requires_grad=True)
+    optimiser = torch.optim.LBFGS([log_t], lr=0.1, max_iter=max_iter)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        loss = loss_fn(logits / log_t.exp(), targets)
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    temperature = float(log_t.exp().item())
+    if not math.isfinite(temperature):
+        return 1.0
+    return min(max(temperature, 0.05), 20.0)
+
+
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+
+
+def fine_tune(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    config: FineTuneConfig,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> FineTuneResult:
+    """Fine-tune the packaged MiniLM encoder with a fresh intent head.
+
+    Args:
+        texts: Training messages.
+        labels: Intent of each message.
+        config: Hyper-parameters.
+        on_epoch: Called with ``(epoch, mean_loss)`` after each epoch.
+
+    Returns:
+        The trained, calibrated model.
+
+    Raises:
+        TrainingDataError: If there are fewer than two intents or the inputs disagree.
+    """
+    if len(texts) != len(labels):
+        raise TrainingDataError(f"{len(texts)} texts but {len(labels)} labels")
+    names = tuple(sorted(set(labels)))
+    if len(names) < 2:
+        raise TrainingDataError("intent classification needs at least two intents")
+
+    if config.num_threads > 0:
+        torch.set_num_threads(config.num_threads)
+    device = resolve_device(config.device)
+    seed_everything(config.seed)
+    model, tokenizer = load_pretrained(minilm_path(), len(names), config.dropout)
+    model.to(device)
+
+    index = {name: i for i, name in enumerate(names)}
+    targets = [index[label] for label in labels]
+    encoded = tokenize(tokenizer, texts, config.max_length)
+    pad_id = int(tokenizer.pad_token_id or 0)
+
+    train_idx, hold_idx = stratified_split(
+        targets, config.calibration_split, config.seed
+    ) if config.calibration_split > 0 else (list(range(len(texts))), [])
+    train_encoded = [encoded[i] for i in train_idx]
+    train_targets = torch.tensor([targets[i] for i in train_idx], dtype=torch.long)
+
+    steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
+    epochs = max(config.epochs, math.ceil(config.min_steps / max(steps_per_epoch, 1)))
+    total_steps = steps_per_epoch * epochs
+    optimiser = torch.optim.AdamW(
+        _param_groups(model, config.weight_decay), lr=config.learning_rate
+    )
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser,
+        max_lr=config.learning_rate,
+        total_steps=total_steps,
+        pct_start=config.warmup_ratio,
+        anneal_strategy="cos",
+    )
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    generator = random.Random(config.seed)
+    lengths = [len(seq) for seq in train_encoded]
+
+    logger.info(
+        "Fine-tuning intent encoder: %d examples, %d intents, %d held out, %d epochs, "
+        "%d steps on %s",
+        len(train_idx), len(names), len(hold_idx), epochs, total_steps, device,
+    )
+    started = time.perf_counter()
+    losses: list[float] = []
+    bar = tqdm(total=total_steps, desc="intent fine-tune", unit="step", disable=not config.progress)
+    model.train()
+    for epoch in range(epochs):
+        epoch_loss = 0.0
+        batches = length_bucketed_batches(lengths, config.batch_size, generator)
+        for batch in batches:
+            ids, mask = collate(train_encoded, batch, pad_id, device)
+            loss = loss_fn(model(ids, mask), train_targets[batch].to(device))
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            scheduler.step()
+            epoch_loss += float(loss.item())
+            bar.update(1)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+        losses.append(epoch_loss / max(len(batches), 1))
+        if on_epoch is not None:
+            on_epoch(epoch + 1, losses[-1])
+    bar.close()
+    train_seconds = time.perf_counter() - started
+    model.eval()
+
+    temperature = 1.0
+    holdout_accuracy: float | None = None
+    if hold_idx:
+        hold_logits = predict_logits(model, [encoded[i] for i in hold_idx], pad_id, device)
+        hold_targets = torch.tensor([targets[i] for i in hold_idx], dtype=torch.long)
+        temperature = fit_temperature(hold_logits, hold_targets)
+        holdout_accuracy = float((hold_logits.argmax(1) == hold_targets).float().mean())
+        logger.info(
+            "Calibrated on %d held-out examples: temperature %.3f, accuracy %.4f",
+            len(hold_idx), temperature, holdout_accuracy,
+        )
+    meta = IntentModelMeta(
+        labels=names, max_length=config.max_length, temperature=temperature,
+        dropout=config.dropout,
+    )
+    return FineTuneResult(
+        model=model.cpu(),
+        tokenizer=tokenizer,
+        meta=meta,
+        train_seconds=train_seconds,
+        steps=total_steps,
+        holdout_accuracy=holdout_accuracy,
+        losses=losses,
+    )

@@ -1,0 +1,99 @@
+"""Calibrated intent prediction with a fine-tuned intent encoder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from bot.nlu import encoder
+from bot.nlu.encoder import IntentEncoder, IntentModelMeta
+from bot.nlu.fine_tune import predict_logits, resolve_device, tokenize
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    """One intent and its calibrated probability."""
+
+    name: str
+    confidence: float
+
+
+class IntentPredictor:
+    """Score messages with a trained model; confidences are temperature-calibrated.
+
+    Args:
+        model: The trained model.
+        tokenizer: Its tokenizer.
+        meta: Labels, token limit and temperature.
+        device: Where to run the model.
+    """
+
+    def __init__(
+        self,
+        model: IntentEncoder,
+        tokenizer: PreTrainedTokenizerBase,
+        meta: IntentModelMeta,
+        device: torch.device | None = None,
+    ) -> None:
+        self.device = device or torch.device("cpu")
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        self.meta = meta
+        self.pad_id = int(tokenizer.pad_token_id or 0)
+
+    @classmethod
+    def from_dir(cls, directory: Path, device: str = "auto") -> IntentPredictor:
+        """Load a predictor from a checkpoint folder.
+
+        Args:
+            directory: Folder written by :func:`bot.nlu.encoder.save`.
+            device: Device option, as in :class:`~bot.nlu.fine_tune.FineTuneConfig`.
+
+        Returns:
+            The predictor.
+        """
+        model, tokenizer, meta = encoder.load(directory)
+        return cls(model, tokenizer, meta, resolve_device(device))
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Intent names in logit order."""
+        return self.meta.labels
+
+    def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+        """Return calibrated intent probabilities.
+
+        Args:
+            texts: Non-empty messages.
+            batch_size: Texts per forward pass.
+
+        Returns:
+            ``(len(texts), num_labels)`` probabilities.
+        """
+        if not texts:
+            return torch.empty(0, len(self.labels))
+        encoded = tokenize(self.tokenizer, texts, self.meta.max_length)
+        logits = predict_logits(self.model, encoded, self.pad_id, self.device, batch_size)
+        return torch.softmax(logits / self.meta.temperature, dim=-1)
+
+    def rank(self, texts: Sequence[str], top_k: int = 10) -> list[list[IntentScore]]:
+        """Return the ``top_k`` intents of each message, most likely first.
+
+        Args:
+            texts: Non-empty messages.
+            top_k: How many intents to keep per message.
+
+        Returns:
+            One ranking per message.
+        """
+        probs = self.probabilities(texts)
+        k = min(top_k, len(self.labels))
+        values, indices = probs.topk(k, dim=-1) if len(texts) else (probs, probs.long())
+        return [
+            [IntentScore(self.labels[int(i)], float(v)) for v, i in zip(row_v, row_i)]
+            for row_v, row_i in zip(values.tolist(), indices.tolist())
+        ]

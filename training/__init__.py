@@ -1,0 +1,1 @@
+"""Transcripts in, training data out; fine-tuning helpers and evaluation."""

@@ -1,0 +1,1 @@
+"""Side-by-side evaluation of this project's models against the baselines."""
