@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -260,6 +261,7 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, max_iter: int =
     Returns:
         The temperature, clamped to ``[0.05, 20]``.
     """
+    logits = logits.detach().clone()  # may come from inference mode
     log_t = torch.zeros(1, requires_grad=True)
     optimiser = torch.optim.LBFGS([log_t], lr=0.1, max_iter=max_iter)
     loss_fn = nn.CrossEntropyLoss()
@@ -277,8 +279,9 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, max_iter: int =
     return min(max(temperature, 0.05), 20.0)
 
 
-def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    decay, no_decay = [], []
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
@@ -327,9 +330,11 @@ def fine_tune(
     encoded = tokenize(tokenizer, texts, config.max_length)
     pad_id = int(tokenizer.pad_token_id or 0)
 
-    train_idx, hold_idx = stratified_split(
-        targets, config.calibration_split, config.seed
-    ) if config.calibration_split > 0 else (list(range(len(texts))), [])
+    train_idx, hold_idx = (
+        stratified_split(targets, config.calibration_split, config.seed)
+        if config.calibration_split > 0
+        else (list(range(len(texts))), [])
+    )
     train_encoded = [encoded[i] for i in train_idx]
     train_targets = torch.tensor([targets[i] for i in train_idx], dtype=torch.long)
 
@@ -353,7 +358,12 @@ def fine_tune(
     logger.info(
         "Fine-tuning intent encoder: %d examples, %d intents, %d held out, %d epochs, "
         "%d steps on %s",
-        len(train_idx), len(names), len(hold_idx), epochs, total_steps, device,
+        len(train_idx),
+        len(names),
+        len(hold_idx),
+        epochs,
+        total_steps,
+        device,
     )
     started = time.perf_counter()
     losses: list[float] = []
@@ -389,10 +399,14 @@ def fine_tune(
         holdout_accuracy = float((hold_logits.argmax(1) == hold_targets).float().mean())
         logger.info(
             "Calibrated on %d held-out examples: temperature %.3f, accuracy %.4f",
-            len(hold_idx), temperature, holdout_accuracy,
+            len(hold_idx),
+            temperature,
+            holdout_accuracy,
         )
     meta = IntentModelMeta(
-        labels=names, max_length=config.max_length, temperature=temperature,
+        labels=names,
+        max_length=config.max_length,
+        temperature=temperature,
         dropout=config.dropout,
     )
     return FineTuneResult(

@@ -94,6 +94,6 @@ class IntentPredictor:
         k = min(top_k, len(self.labels))
         values, indices = probs.topk(k, dim=-1) if len(texts) else (probs, probs.long())
         return [
-            [IntentScore(self.labels[int(i)], float(v)) for v, i in zip(row_v, row_i)]
-            for row_v, row_i in zip(values.tolist(), indices.tolist())
+            [IntentScore(self.labels[int(i)], float(v)) for v, i in zip(row_v, row_i, strict=True)]
+            for row_v, row_i in zip(values.tolist(), indices.tolist(), strict=True)
         ]

@@ -42,11 +42,11 @@ logger = logging.getLogger(__name__)
 
 REPORT_FILE = "training_report.json"
 _TRAINING_KEYS = {f.name for f in dataclasses.fields(FineTuneConfig)}
+# Keys Rasa itself may put into a component's config.
+_RASA_KEYS = {"name", "class", "needs", "finetuning_epoch_fraction"}
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class TransformerIntentClassifier(GraphComponent, IntentClassifier):
     """Fine-tuned MiniLM intent classifier with calibrated confidences."""
 
@@ -89,8 +89,14 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
         cls._fine_tune_config(config)
         return cls(config, model_storage, resource, execution_context)
 
-    @staticmethod
-    def _fine_tune_config(config: dict[str, Any]) -> FineTuneConfig:
+    @classmethod
+    def _fine_tune_config(cls, config: dict[str, Any]) -> FineTuneConfig:
+        unknown = sorted(set(config) - set(cls.get_default_config()) - _RASA_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"TransformerIntentClassifier: unknown option(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(cls.get_default_config()))}"
+            )
         values = {key: config[key] for key in _TRAINING_KEYS if key in config}
         try:
             result = FineTuneConfig(**values)
@@ -147,7 +153,9 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             return
         with self._model_storage.write_to(self._resource) as directory:
             encoder.save(
-                self._predictor.model, self._predictor.tokenizer, self._predictor.meta,
+                self._predictor.model,
+                self._predictor.tokenizer,
+                self._predictor.meta,
                 Path(directory),
             )
             (Path(directory) / REPORT_FILE).write_text(
@@ -199,7 +207,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
         rankings = self._predictor.rank(
             [m.get(TEXT) for m in scored], top_k=int(self.component_config["ranking_length"])
         )
-        for message, ranking in zip(scored, rankings):
+        for message, ranking in zip(scored, rankings, strict=True):
             ranked = [{"name": s.name, "confidence": s.confidence} for s in ranking]
             message.set(INTENT, ranked[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranked, add_to_output=True)

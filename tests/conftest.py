@@ -1,0 +1,90 @@
+"""Shared fixtures: tiny intent data and the sample bot, trained once per cache key."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+TINY_INTENTS: dict[str, list[str]] = {
+    "greet": ["hello", "hi there", "good morning", "hey", "hello, anyone here?", "hiya"],
+    "order_status": [
+        "where is my order",
+        "has my parcel shipped yet",
+        "track my package",
+        "when will my order arrive",
+        "what's the status of my order",
+        "is my delivery on its way",
+    ],
+    "request_refund": [
+        "I want my money back",
+        "please refund me",
+        "can I get a refund",
+        "refund my purchase",
+        "I'd like a refund for the boots",
+        "give me my money back",
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_examples() -> tuple[list[str], list[str]]:
+    texts = [t for examples in TINY_INTENTS.values() for t in examples]
+    labels = [label for label, examples in TINY_INTENTS.items() for _ in examples]
+    return texts, labels
+
+
+def _tree_hash(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            digest.update(str(f.relative_to(ROOT)).encode())
+            digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def sample_bot_model() -> Path:
+    """The sample bot trained by `rasa train`, cached under .cache/ by the hash of its inputs."""
+    inputs = [ROOT / "config.yml", ROOT / "domain", ROOT / "data", ROOT / "bot" / "nlu"]
+    key = _tree_hash(inputs)
+    cache = ROOT / ".cache" / "test-models"
+    model = cache / f"pinecrest-{key}.tar.gz"
+    if model.is_file():
+        return model
+    out = cache / f"train-{key}"
+    shutil.rmtree(out, ignore_errors=True)
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    subprocess.run(
+        [
+            rasa,
+            "train",
+            "--domain",
+            "domain",
+            "--data",
+            "data",
+            "--config",
+            "config.yml",
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            "pinecrest",
+        ],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    (out / "pinecrest.tar.gz").rename(model)
+    shutil.rmtree(out, ignore_errors=True)
+    return model
