@@ -70,7 +70,7 @@ def _read_seq_in(folder: Path) -> Iterator[LabelledText]:
         raise TrainingDataError(
             f"{folder}: seq.in has {len(texts)} lines but label has {len(labels)}"
         )
-    for text, label in zip(texts, labels):
+    for text, label in zip(texts, labels, strict=True):
         if text.strip():
             yield LabelledText(text.strip(), label.strip())
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -29,7 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     intents.add_argument("--train", type=Path, required=True, help="nlu.yml, CSV or seq.in dir")
     intents.add_argument("--test", type=Path, required=True, help="in-scope test data")
     intents.add_argument(
-        "--oos", type=_oos_arg, action="append", default=[], metavar="[NAME=]PATH",
+        "--oos",
+        type=_oos_arg,
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
         help="out-of-scope texts (repeatable); labels are ignored",
     )
     intents.add_argument("--threshold", type=float, default=0.5, help="fallback threshold")

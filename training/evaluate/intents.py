@@ -131,7 +131,7 @@ def score_system(
         "accuracy": metrics.accuracy(gold, predicted),
         "macro_f1": metrics.macro_f1(gold, predicted),
         "ece": metrics.expected_calibration_error(
-            [g == p for g, p in zip(gold, predicted)], in_conf
+            [g == p for g, p in zip(gold, predicted, strict=True)], in_conf
         ),
         "train_seconds": raw["train_seconds"],
         "latency_p50_ms": metrics.percentile_ms([p["seconds"] for p in preds], 50),

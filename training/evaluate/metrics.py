@@ -20,7 +20,7 @@ def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
     """
     if not gold:
         return 0.0
-    return float(np.mean([g == p for g, p in zip(gold, predicted)]))
+    return float(np.mean([g == p for g, p in zip(gold, predicted, strict=True)]))
 
 
 def macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
@@ -93,7 +93,7 @@ def accepted_accuracy(
     """
     if not gold:
         return 0.0
-    hits = [g == p and c >= threshold for g, p, c in zip(gold, predicted, confidence)]
+    hits = [g == p and c >= threshold for g, p, c in zip(gold, predicted, confidence, strict=True)]
     return float(np.mean(hits))
 
 
@@ -129,7 +129,7 @@ def expected_calibration_error(
     conf = np.asarray(confidence, dtype=float)
     edges = np.linspace(0.0, 1.0, bins + 1)
     total = 0.0
-    for low, high in zip(edges[:-1], edges[1:]):
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
         inside = (conf > low) & (conf <= high)
         if inside.any():
             total += inside.mean() * abs(hit[inside].mean() - conf[inside].mean())
