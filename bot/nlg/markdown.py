@@ -1,4 +1,4 @@
-"""A small, safe parser for the light Markdown that replies are written in.
+r"""A small, safe parser for the light Markdown that replies are written in.
 
 Replies (domain ``utter_*`` responses and generated replies) use a small subset of
 Markdown. This module turns such text into an immutable tree of blocks and inline
@@ -11,10 +11,10 @@ The subset:
 * bullet lists: lines starting with ``-``, ``*``, ``+`` or ``•`` and a space; an
   indented line continues the item above it;
 * ``**bold**`` (also ``__bold__``), ``_italic_`` (also ``*italic*``) and
-  ``***both***``, with CommonMark-like flanking rules so that ``2 * 3 * 4`` and
-  ``snake_case_name`` stay text;
+  ``***both***``, with CommonMark-like flanking rules so that ``2 * 3 * 4``,
+  ``5*3*2`` and ``snake_case_name`` stay text;
 * links ``[text](url)``; link text may be bold or italic, links do not nest;
-* backslash escapes (``\\*`` is a literal asterisk).
+* backslash escapes (``\*`` is a literal asterisk).
 
 Headings (``# Title``) become a paragraph in bold, and thematic breaks (``---``)
 separate paragraphs. Anything else (HTML, code, tables, images) is plain text: it is
@@ -23,6 +23,7 @@ never interpreted, so each renderer escapes it for its own format.
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
 from collections.abc import Callable, Iterator
@@ -30,7 +31,8 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 __all__ = [
-    "BARE_URL",
+    "find_bare_urls",
+    "find_literals",
     "Block",
     "Bold",
     "BulletList",
@@ -43,6 +45,7 @@ __all__ = [
     "inline_text",
     "is_dangerous_url",
     "map_text",
+    "match_bare_url",
     "parse",
     "url_scheme",
     "visible_text",
@@ -51,7 +54,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """Literal text; ``\\n`` inside it is a line break."""
+    r"""Literal text; ``\n`` inside it is a line break."""
 
     text: str
 
@@ -107,12 +110,10 @@ _LINK_DESTINATION = re.compile(
     r"|(?P<raw>[^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*))"
     r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'))?[ \t]*\)"
 )
-BARE_URL = re.compile(
-    r"(?:https?://|mailto:|www\.)[^\s<>]*[^\s<>.,;:!?'\"()\[\]*_~]"
-    r"(?:\([^\s<>()]*\)[^\s<>]*[^\s<>.,;:!?'\"()\[\]*_~])?",
-    re.IGNORECASE,
-)
-"""A URL written without link markup; its characters are never read as markup."""
+_BARE_URL_START = re.compile(r"(?P<prefix>https?://|mailto:|www\.)[^\s<>]+", re.IGNORECASE)
+_BARE_URL_CANDIDATE = re.compile(r"(?<![^\W_])(?:https?://|mailto:|www\.)", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![\w.%+\-])[\w.%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+", re.ASCII)
+_URL_TRAILING = ".,;:!?'\"*_~]"
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]+")
 _ESCAPABLE = frozenset(string.punctuation)
@@ -127,6 +128,7 @@ def parse(text: str) -> Document:
 
     Returns:
         The blocks of the reply; empty when the text is blank.
+
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     blocks: list[Block] = []
@@ -175,70 +177,156 @@ def parse(text: str) -> Document:
 
 
 def _parse_inlines(source: str) -> tuple[Inline, ...]:
-    return tuple(_parse_range(source, 0, len(source), in_link=False))
+    return tuple(_InlineParser(source).parse_range(0, len(source), in_link=False))
 
 
-def _parse_range(s: str, start: int, end: int, *, in_link: bool) -> list[Inline]:
-    """Parse ``s[start:end]`` into inline spans, looking at ``s`` around it for flanking."""
-    out: list[Inline] = []
-    buf: list[str] = []
+class _InlineParser:
+    """Parses the inline spans of one paragraph, list item or heading.
 
-    def flush() -> None:
-        if buf:
-            _append_text(out, "".join(buf))
-            buf.clear()
+    Which delimiters can close emphasis, and which brackets pair up, depends only on
+    the text, so both are worked out once; every lookup is then a bisection, and
+    text full of unmatched ``*``, ``_`` or ``[`` parses in linear time.
+    """
 
-    i = start
-    while i < end:
-        c = s[i]
-        if c == "\\" and i + 1 < end and s[i + 1] in _ESCAPABLE:
-            buf.append(s[i + 1])
-            i += 2
-            continue
-        if (c == "h" or c == "w" or c == "m") and (i == 0 or not s[i - 1].isalnum()):
-            bare = BARE_URL.match(s, i, end)
-            if bare is not None:
-                buf.append(bare.group())
-                i = bare.end()
+    def __init__(self, source: str) -> None:
+        self.s = source
+        self._closers: dict[str, list[int]] = {}
+        self._brackets = self._pair_brackets()
+
+    def parse_range(self, start: int, end: int, *, in_link: bool) -> list[Inline]:
+        """Parse ``s[start:end]``, looking at the text around it for flanking."""
+        s = self.s
+        out: list[Inline] = []
+        buf: list[str] = []
+
+        def flush() -> None:
+            if buf:
+                _append_text(out, "".join(buf))
+                buf.clear()
+
+        i = start
+        while i < end:
+            c = s[i]
+            if c == "\\" and i + 1 < end and s[i + 1] in _ESCAPABLE:
+                buf.append(s[i + 1])
+                i += 2
                 continue
-        if c == "[" and not in_link:
-            link = _match_link(s, i, end)
-            if link is not None:
-                label_start, label_end, url, after = link
-                flush()
-                children = tuple(_parse_range(s, label_start, label_end, in_link=True))
-                out.append(Link(children or (Text(url),), url))
-                i = after
-                continue
-        if c in "*_":
-            run = 1
-            while i + run < end and s[i + run] == c and run < 3:
-                run += 1
-            matched = False
-            for size in range(run, 0, -1):
-                delim = c * size
-                close = _find_close(s, i, end, delim)
-                if close is None:
+            if c in "hHwWmM" and (i == 0 or not s[i - 1].isalnum()):
+                url_end = match_bare_url(s, i, end)
+                if url_end is not None:
+                    buf.append(s[i:url_end])
+                    i = url_end
                     continue
-                flush()
-                children = tuple(_parse_range(s, i + size, close, in_link=in_link))
-                if size == 3:
-                    out.append(Bold((Italic(children),)))
-                elif size == 2:
-                    out.append(Bold(children))
+            if c == "[" and not in_link:
+                link = self._match_link(i, end)
+                if link is not None:
+                    label_start, label_end, url, after = link
+                    flush()
+                    children = tuple(self.parse_range(label_start, label_end, in_link=True))
+                    out.append(Link(children or (Text(url),), url))
+                    i = after
+                    continue
+            if c in "*_":
+                run = 1
+                while i + run < end and s[i + run] == c and run < 3:
+                    run += 1
+                for size in range(run, 0, -1):
+                    close = self._find_close(i, end, c * size)
+                    if close is None:
+                        continue
+                    flush()
+                    children = tuple(self.parse_range(i + size, close, in_link=in_link))
+                    if size == 3:
+                        out.append(Bold((Italic(children),)))
+                    elif size == 2:
+                        out.append(Bold(children))
+                    else:
+                        out.append(Italic(children))
+                    i = close + size
+                    break
                 else:
-                    out.append(Italic(children))
-                i = close + size
-                matched = True
-                break
-            if not matched:
-                buf.append(s[i : i + run])
-                i += run
-            continue
-        buf.append(c)
-        i += 1
-    flush()
-    return out
+                    buf.append(s[i : i + run])
+                    i += run
+                continue
+            buf.append(c)
+            i += 1
+        flush()
+        return out
+
+    def _find_close(self, i: int, end: int, delim: str) -> int | None:
+        """Find where an opening ``delim`` at ``s[i]`` closes, if it can open at all."""
+        s = self.s
+        after = i + len(delim)
+        if after >= end or s[after].isspace() or s[after] == delim[0]:
+            return None
+        if _inside_words(delim) and i > 0 and s[i - 1].isalnum():
+            return None
+        closers = self._closers_for(delim)
+        index = bisect.bisect_left(closers, after + 1)
+        if index < len(closers) and closers[index] + len(delim) <= end:
+            return closers[index]
+        return None
+
+    def _closers_for(self, delim: str) -> list[int]:
+        """Every offset where ``delim`` could close emphasis, in order."""
+        if delim not in self._closers:
+            s, size = self.s, len(delim)
+            found: list[int] = []
+            j = s.find(delim, 1)
+            while j >= 0:
+                before = s[j - 1]
+                following = s[j + size] if j + size < len(s) else ""
+                if not (
+                    before.isspace()
+                    or before == "\\"
+                    or before == delim[0]
+                    or following == delim[0]
+                    or (_inside_words(delim) and following.isalnum())
+                ):
+                    found.append(j)
+                j = s.find(delim, j + 1)
+            self._closers[delim] = found
+        return self._closers[delim]
+
+    def _pair_brackets(self) -> dict[int, int]:
+        """Map the offset of each ``[`` to that of its matching ``]``."""
+        pairs: dict[int, int] = {}
+        stack: list[int] = []
+        s, i = self.s, 0
+        while i < len(s):
+            c = s[i]
+            if c == "\\":
+                i += 2
+                continue
+            if c == "[":
+                stack.append(i)
+            elif c == "]" and stack:
+                pairs[stack.pop()] = i
+            i += 1
+        return pairs
+
+    def _match_link(self, i: int, end: int) -> tuple[int, int, str, int] | None:
+        """Match ``[label](url)`` at ``s[i]``; return label bounds, URL and end offset."""
+        s = self.s
+        j = self._brackets.get(i)
+        if j is None or j + 1 >= end or s[j + 1] != "(":
+            return None
+        destination = _LINK_DESTINATION.match(s, j + 2, end)
+        if destination is None:
+            return None
+        url = (destination.group("angle") or destination.group("raw") or "").strip()
+        if not url:
+            return None
+        return i + 1, j, url, destination.end()
+
+
+def _inside_words(delim: str) -> bool:
+    """Whether ``delim`` may not open or close inside a word.
+
+    ``_`` never does (``snake_case``), nor does a single ``*`` (``5*3*2`` is
+    arithmetic); ``**`` may, as in CommonMark.
+    """
+    return delim[0] == "_" or delim == "*"
 
 
 def _append_text(out: list[Inline], text: str) -> None:
@@ -248,71 +336,83 @@ def _append_text(out: list[Inline], text: str) -> None:
         out.append(Text(text))
 
 
-def _find_close(s: str, i: int, end: int, delim: str) -> int | None:
-    """Find the closing delimiter for an opening ``delim`` at ``s[i]``, if it can open."""
-    size = len(delim)
-    after = i + size
-    if after >= end or s[after].isspace() or s[after] == delim[0]:
+def match_bare_url(s: str, pos: int = 0, end: int | None = None) -> int | None:
+    """Match a URL written without link markup (``https://…``, ``www.…``, ``mailto:…``).
+
+    Trailing punctuation is left out, and so is a closing parenthesis that has no
+    opening one inside the URL, as GitHub's autolinks do.
+
+    Args:
+        s: The text.
+        pos: Where the URL would start.
+        end: Where the text ends (default: the end of ``s``).
+
+    Returns:
+        The offset just past the URL, or ``None`` when no URL starts at ``pos``.
+
+    """
+    match = _BARE_URL_START.match(s, pos, len(s) if end is None else end)
+    if match is None:
         return None
-    if delim[0] == "_" and i > 0 and s[i - 1].isalnum():
+    url = match.group()
+    while url:
+        if url[-1] in _URL_TRAILING:
+            url = url[:-1]
+        elif url[-1] == ")" and url.count(")") > url.count("("):
+            url = url[:-1]
+        else:
+            break
+    if len(url) <= match.end("prefix") - pos:
         return None
-    j = after + 1
-    while True:
-        j = s.find(delim, j, end)
-        if j < 0:
-            return None
-        before = s[j - 1]
-        following = s[j + size] if j + size < len(s) else ""
-        if (
-            before.isspace()
-            or before == "\\"
-            or before == delim[0]
-            or following == delim[0]
-            or (delim[0] == "_" and following.isalnum())
-        ):
-            j += 1
-            continue
-        return j
+    return pos + len(url)
 
 
-def _match_link(s: str, i: int, end: int) -> tuple[int, int, str, int] | None:
-    """Match ``[label](url)`` at ``s[i]``; return label bounds, URL and end offset."""
-    depth = 0
-    j = i + 1
-    while j < end:
-        c = s[j]
-        if c == "\\":
-            j += 2
+def find_bare_urls(text: str) -> Iterator[tuple[int, int]]:
+    """Yield ``(start, end)`` of each URL written without link markup in ``text``."""
+    position = 0
+    for candidate in _BARE_URL_CANDIDATE.finditer(text):
+        start = candidate.start()
+        if start < position:
             continue
-        if c == "[":
-            depth += 1
-        elif c == "]":
-            if depth == 0:
-                break
-            depth -= 1
-        j += 1
-    if j + 1 >= end or s[j] != "]" or s[j + 1] != "(":
-        return None
-    destination = _LINK_DESTINATION.match(s, j + 2, end)
-    if destination is None:
-        return None
-    url = (destination.group("angle") or destination.group("raw") or "").strip()
-    if not url:
-        return None
-    return i + 1, j, url, destination.end()
+        end = match_bare_url(text, start)
+        if end is not None:
+            yield start, end
+            position = end
+
+
+def find_literals(text: str) -> list[tuple[int, int]]:
+    """Find text that must reach the reader character for character: URLs and e-mails.
+
+    Tone functions skip these spans, and renderers do not neutralise characters in
+    them (an underscore in ``first_last@example.com`` must stay an underscore).
+
+    Args:
+        text: Visible text.
+
+    Returns:
+        ``(start, end)`` of each URL written without markup and each e-mail address,
+        in order and not overlapping.
+
+    """
+    spans = list(find_bare_urls(text))
+    for match in _EMAIL.finditer(text):
+        if not any(start < match.end() and match.start() < end for start, end in spans):
+            spans.append(match.span())
+    return sorted(spans)
 
 
 def url_scheme(url: str) -> str | None:
-    """Return the lower-cased scheme of ``url`` as a browser would see it.
+    r"""Return the lower-cased scheme of ``url`` as a browser would see it.
 
     Control characters and whitespace are dropped first, because browsers ignore them
-    (``java\\tscript:`` is ``javascript:``).
+    (``java\tscript:`` is ``javascript:``).
 
     Args:
         url: A link destination.
 
     Returns:
         The scheme without the colon, or ``None`` for a relative URL.
+
     """
     match = _SCHEME.match(_CONTROL_OR_SPACE.sub("", url).lower())
     return match.group(1) if match else None
@@ -324,7 +424,7 @@ def is_dangerous_url(url: str) -> bool:
 
 
 def inline_text(inlines: tuple[Inline, ...]) -> str:
-    """The visible text of inline spans: markup removed, link text without its URL."""
+    """Return the visible text of inline spans: no markup, link text without its URL."""
     return "".join(_iter_texts(inlines))
 
 
@@ -337,7 +437,7 @@ def _iter_texts(inlines: tuple[Inline, ...]) -> Iterator[str]:
 
 
 def visible_text(blocks: Document) -> str:
-    """What a reader sees of ``blocks``: the budget that ``max_chars`` counts.
+    """Return what a reader sees of ``blocks``: the text that ``max_chars`` counts.
 
     Links count their text only, bullets count as two characters and paragraphs are
     separated by a blank line.
@@ -347,6 +447,7 @@ def visible_text(blocks: Document) -> str:
 
     Returns:
         The text without markup or URLs.
+
     """
     parts: list[str] = []
     for block in blocks:
@@ -363,7 +464,7 @@ characters just around ``text`` within its paragraph or list item ('' at the edg
 
 
 def map_text(blocks: Document, transform: TextTransform) -> Document:
-    """Apply ``transform`` to every text span, leaving URLs and markup alone.
+    """Apply ``transform`` to every text span, leaving markup, URLs and e-mails alone.
 
     Spans that become empty are removed, and so are blocks and list items left empty.
 
@@ -374,6 +475,7 @@ def map_text(blocks: Document, transform: TextTransform) -> Document:
 
     Returns:
         The transformed reply.
+
     """
     out: list[Block] = []
     for block in blocks:
@@ -394,9 +496,16 @@ def _map_unit(inlines: tuple[Inline, ...], transform: TextTransform) -> tuple[In
     results: list[str] = []
     offset = 0
     for text in texts:
-        end = offset + len(text)
-        results.append(transform(text, full[offset - 1 : offset] if offset else "", full[end : end + 1]))
-        offset = end
+        pieces: list[str] = []
+        last = 0
+        for start, end in [*find_literals(text), (len(text), len(text))]:
+            if start > last:
+                a, b = offset + last, offset + start
+                pieces.append(transform(full[a:b], full[a - 1 : a] if a else "", full[b : b + 1]))
+            pieces.append(text[start:end])
+            last = end
+        results.append("".join(pieces))
+        offset += len(text)
     rebuilt = _rebuild(inlines, iter(results))
     return rebuilt if inline_text(rebuilt).strip() else ()
 
