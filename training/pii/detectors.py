@@ -43,6 +43,7 @@ class Detection:
         end: Offset one past the last character.
         key: The value normalised for numbering (lower-cased email, E.164 phone...).
             Kept out of ``repr`` so that it cannot leak into a log line.
+
     """
 
     type: PiiType
@@ -66,7 +67,9 @@ class Detector(Protocol):
 # Placeholders already in the text
 # ---------------------------------------------------------------------------------------
 
-PLACEHOLDER_RE = re.compile(r"\{\{[^{}\n]{1,60}\}\}|\[[A-Z][A-Z_]{1,30}(?:_\d{1,6})?\]|<[A-Z_]{3,30}>")
+PLACEHOLDER_RE = re.compile(
+    r"\{\{[^{}\n]{1,60}\}\}|\[[A-Z][A-Z_]{1,30}(?:_\d{1,6})?\]|<[A-Z_]{3,30}>"
+)
 _NUMBERED_PLACEHOLDER_RE = re.compile(r"\[([A-Z][A-Z_]*?)_(\d{1,6})\]")
 
 
@@ -78,6 +81,7 @@ def find_placeholders(text: str) -> list[tuple[int, int]]:
 
     Returns:
         ``(start, end)`` pairs; redaction leaves these spans untouched.
+
     """
     return [m.span() for m in PLACEHOLDER_RE.finditer(text)]
 
@@ -101,6 +105,7 @@ def luhn_valid(digits: str) -> bool:
 
     Returns:
         True if the checksum holds. Non-digit input is never valid.
+
     """
     digits = digits.replace(" ", "").replace("-", "")
     if not digits.isdigit() or not digits.isascii():
@@ -131,13 +136,14 @@ IBAN_LENGTHS: dict[str, int] = {
 
 
 def iban_valid(candidate: str) -> bool:
-    """Check an IBAN: country length (where known) and the ISO 13616 mod-97 checksum.
+    """Check an IBAN: its country's length (where known) and the ISO 13616 mod-97 checksum.
 
     Args:
         candidate: The IBAN, with or without spaces, any letter case.
 
     Returns:
         True if the IBAN is well formed and its checksum holds.
+
     """
     iban = candidate.replace(" ", "").upper()
     if not (15 <= len(iban) <= 34 and iban.isascii() and iban.isalnum()):
@@ -187,38 +193,81 @@ LENIENCY_NAMES: tuple[str, ...] = tuple(_LENIENCIES)
 _EXTENSION_RE = re.compile(r"\s*(?:,\s*)?(?:ext\.?|extension|x|#)\s?\d{1,6}\b", re.IGNORECASE)
 
 
+_DATE_LIKE_RE = re.compile(r"(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})")
+_INTERNATIONAL_RE = re.compile(r"\(?(?:\+|00[1-9])")
+
+
+def _date_like(raw: str) -> bool:
+    """Whether a phone candidate is really a date (25.12.2023, 2024-03-15, 01/04/25)."""
+    m = _DATE_LIKE_RE.fullmatch(raw.strip())
+    if m is None:
+        return False
+    a, b, c = (int(g) for g in m.groups())
+    if len(m.group(1)) == 4:
+        return 1 <= b <= 12 and 1 <= c <= 31
+    return 1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12
+
+
 class PhoneDetector:
     """Phone numbers found by libphonenumber's matcher, tried in several default regions.
 
-    A number written with ``+`` or ``00`` parses in any region; a national number must be
-    valid in one of ``regions``. ``VALID`` leniency (the default) keeps only numbers that
-    match a region's numbering plan, which rejects most dates, prices and order numbers.
+    Two tiers:
+
+    - ``leniency`` (default ``VALID``): the number must fit a region's numbering plan.
+      A national number must be valid in one of ``regions``; this rejects most dates,
+      prices and order numbers.
+    - ``international_possible`` (default on): a number written in international format
+      (``+44 ...``, ``0049 ...``) is also kept when it is merely *possible* (right length
+      for its country). A leading ``+`` is a strong signal, and this catches numbers the
+      metadata marks as unassigned, such as Ofcom's fictional ``+44 7700 900xxx``.
+
+    Candidates with more digits than any phone number (cards: 16) and date-shaped
+    candidates are dropped. When a national number is valid in several regions
+    ("030 2312 5000" is London non-geographic and Berlin), the first region in ``regions``
+    decides its normalised key.
 
     Args:
         regions: Default regions (ISO 3166 alpha-2) to parse national numbers in.
         leniency: One of ``LENIENCY_NAMES``.
+        international_possible: Whether to add the second tier.
+
     """
 
     def __init__(
-        self, regions: Sequence[str] = DEFAULT_PHONE_REGIONS, leniency: str = "VALID"
+        self,
+        regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
+        leniency: str = "VALID",
+        international_possible: bool = True,
     ) -> None:
         self._regions = tuple(regions)
         self._leniency = _LENIENCIES[leniency]
+        self._international = international_possible and leniency != "POSSIBLE"
 
     def detect(self, text: str) -> list[Detection]:
         """Return the phone numbers in ``text`` (with a written extension, if any)."""
         if sum(ch.isdigit() for ch in text) < 7:
             return []
         found: dict[tuple[int, int], str] = {}
-        for region in self._regions:
-            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=self._leniency):
-                start, end = match.start, match.end
+        tiers = [(region, self._leniency, False) for region in self._regions]
+        if self._international:
+            tiers.append((self._regions[0], phonenumbers.Leniency.POSSIBLE, True))
+        for region, leniency, international_only in tiers:
+            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency):
+                raw = match.raw_string
+                international = _INTERNATIONAL_RE.match(raw) is not None
+                if international_only and not international:
+                    continue
+                digits = sum(ch.isdigit() for ch in raw)
+                if digits > (15 if international else 13) or _date_like(raw):
+                    continue
+                end = match.end
                 ext = _EXTENSION_RE.match(text, end)
                 if ext:
                     end = ext.end()
                 number = match.number
-                key = f"+{number.country_code}{number.national_number}"
-                found.setdefault((start, end), key)
+                found.setdefault(
+                    (match.start, end), f"+{number.country_code}{number.national_number}"
+                )
         spans = sorted(found, key=lambda s: (s[0], -(s[1] - s[0])))
         result: list[Detection] = []
         for start, end in spans:
@@ -264,7 +313,10 @@ class CardDetector:
         """Return the card numbers in ``text``."""
         result: list[Detection] = []
         for run in _DIGIT_RUN_RE.finditer(text):
-            groups = [(m.start() + run.start(), m.end() + run.start()) for m in _GROUP_RE.finditer(run.group())]
+            groups = [
+                (m.start() + run.start(), m.end() + run.start())
+                for m in _GROUP_RE.finditer(run.group())
+            ]
             i = 0
             while i < len(groups):
                 hit = self._longest_card_from(text, groups, i)
@@ -300,9 +352,10 @@ _IBAN_START_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?=[ ]?[A-Za-z0-9]
 
 
 class IbanDetector:
-    """IBANs of any country, grouped by spaces or not, validated by mod-97.
+    """IBANs of any registry country, grouped by spaces or not, in any letter case.
 
-    Lower-case IBANs are accepted only for countries in :data:`IBAN_LENGTHS`.
+    A candidate must have its country's exact length (:data:`IBAN_LENGTHS`) and pass the
+    mod-97 checksum.
     """
 
     def detect(self, text: str) -> list[Detection]:
@@ -323,7 +376,7 @@ class IbanDetector:
 
     @staticmethod
     def _match_at(text: str, start: int) -> tuple[int, str] | None:
-        """Return ``(end, compact IBAN)`` for the longest valid IBAN starting at ``start``."""
+        """Return ``(end, compact IBAN)`` for a valid IBAN starting at ``start``, if any."""
         chars: list[str] = []
         ends: list[int] = []  # text offset after each collected character
         i = start
@@ -333,25 +386,20 @@ class IbanDetector:
                 chars.append(ch)
                 ends.append(i + 1)
                 i += 1
-            elif ch == " " and i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalnum():
+            elif (
+                ch == " " and i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalnum()
+            ):
                 i += 1
             else:
                 break
-        country = "".join(chars[:2]).upper()
-        known = IBAN_LENGTHS.get(country)
-        if known is None and not "".join(chars[:2]).isupper():
+        n = IBAN_LENGTHS.get("".join(chars[:2]).upper(), 0)
+        if not n or n > len(chars):
             return None
-        lengths = [known] if known else list(range(len(chars), 14, -1))
-        for n in lengths:
-            if n > len(chars):
-                continue
-            end = ends[n - 1]
-            if end < len(text) and text[end].isascii() and text[end].isalnum():
-                continue  # the IBAN would end inside a word
-            compact = "".join(chars[:n]).upper()
-            if iban_valid(compact):
-                return end, compact
-        return None
+        end = ends[n - 1]
+        if end < len(text) and text[end].isascii() and text[end].isalnum():
+            return None  # the IBAN would end inside a word
+        compact = "".join(chars[:n]).upper()
+        return (end, compact) if iban_valid(compact) else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -365,6 +413,7 @@ class PatternDetector:
     Args:
         pii_type: The type to report.
         patterns: Regular expressions; use inline flags such as ``(?i)`` where needed.
+
     """
 
     def __init__(self, pii_type: PiiType, patterns: Sequence[str]) -> None:
@@ -429,6 +478,7 @@ def url_has_secret(url: str) -> bool:
 
     Returns:
         True if the URL should be redacted as a whole.
+
     """
     parts = urlsplit(url if "://" in url else "http://" + url)
     if parts.password or parts.username:
@@ -517,6 +567,7 @@ class AddressDetector:
 
     Args:
         patterns: Regular expressions; the defaults are :data:`ADDRESS_PATTERNS`.
+
     """
 
     def __init__(self, patterns: Sequence[str] = ADDRESS_PATTERNS) -> None:
@@ -524,9 +575,16 @@ class AddressDetector:
 
     def detect(self, text: str) -> list[Detection]:
         """Return the addresses in ``text``."""
-        found = [
-            Detection("ADDRESS", m.start(), m.end(), " ".join(m.group().casefold().split()))
-            for pattern in self._patterns
-            for m in pattern.finditer(text)
-        ]
-        return found
+        found = sorted(
+            (
+                Detection("ADDRESS", m.start(), m.end(), " ".join(m.group().casefold().split()))
+                for pattern in self._patterns
+                for m in pattern.finditer(text)
+            ),
+            key=lambda d: (-len(d), d.start),
+        )
+        kept: list[Detection] = []
+        for d in found:  # longest first; drop a postcode inside a full address
+            if not any(d.start < k.end and k.start < d.end for k in kept):
+                kept.append(d)
+        return sorted(kept, key=lambda d: d.start)

@@ -113,7 +113,8 @@ EMAILS = [
     "my email is [[EMAIL:marco.rossi+orders@example.org]]",
     "You can reach me at [[EMAIL:priya_n@mail.example.co.uk]] any time.",
     "Contact: [[EMAIL:J.OKAFOR@EXAMPLE.NET]]",
-    "I changed my address from [[EMAIL:lars.e@example.se]] to [[EMAIL:lars.eriksson@eu.mail.example.com]].",
+    "I changed my address from [[EMAIL:lars.e@example.se]] to "
+    "[[EMAIL:lars.eriksson@eu.mail.example.com]].",
     "(email: [[EMAIL:tom-b@example.io]])",
     "Is [[EMAIL:fatima.alsayed1988@example.fr]] the right one on file?",
     "cc [[EMAIL:billing@accounts.example.de]] and [[EMAIL:h.becker@example.de]]",
@@ -314,15 +315,19 @@ ACCOUNTS = [
 
 URLS = [
     "Reset link: [[URL:https://pinecrest.example/reset?token=8f3kQ2xLm9Zp4Rt7Vb1N]]",
-    "This link doesn't work: [[URL:https://app.pinecrest.example/login?session=a81f9c2d7e4b4f10b3c2]]",
+    "This link doesn't work: "
+    "[[URL:https://app.pinecrest.example/login?session=a81f9c2d7e4b4f10b3c2]]",
     "Here's the invoice [[URL:https://files.example.net/d/9fK2mQ7xLp4RtZ8vB1nC/invoice.pdf]]",
-    "Tracking page [[URL:https://pinecrest.example/track?order=PC-123457&sig=4f9a1c2e8b7d6a5f]] says delivered.",
+    "Tracking page [[URL:https://pinecrest.example/track?order=PC-123457&sig=4f9a1c2e8b7d6a5f]] "
+    "says delivered.",
     "I clicked [[URL:https://pinecrest.example/account/verify?code=739201&email=x]] but it expired",
     "[[URL:https://api.example.com/v1/orders?api_key=sk_live_51HxQ2kLmN8pR4tV]] returns 401",
-    "The unsubscribe link [[URL:https://mail.example.com/u?auth=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc123]] is broken",
+    "The unsubscribe link "
+    "[[URL:https://mail.example.com/u?auth=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc123]] is broken",
     "password reset: [[URL:http://pinecrest.example/pw?password=Summer2024!]]",
     "Shared doc: [[URL:https://docs.example.org/share/3b1f7c9e-2a4d-4e8b-9c6f-1d2e3f4a5b6c]]",
-    "Callback url [[URL:https://pinecrest.example/oauth/callback#access_token=ya29.a0AfH6SMBx7Q&expires_in=3599]]",
+    "Callback url "
+    "[[URL:https://pinecrest.example/oauth/callback#access_token=ya29.a0AfH6SMBx7Q&expires_in=3599]]",
     "download from [[URL:https://cdn.example.com/dl/xK9mP2qR7sT4vW8yZ3bN6cF1/manual.pdf]]",
     "Magic link: [[URL:https://pinecrest.example/magic?key=Qm9vdHNTaXplNDJQbGVhc2U]]",
 ]
@@ -418,14 +423,17 @@ EMAIL_BODIES = [
     "been processed.\n\nBest,\n[[PERSON:Nadia]]\nPinecrest Customer Care",
     "Hello [[PERSON:Sofia]],\n\nthe boots in size 42 are back in stock. Let us know if you still "
     "want them.\n\nWarm regards,\nThe Pinecrest Team",
-    "Hi,\n\ncould you change the delivery address to [[ADDRESS:Keizersgracht 123, 1015 CJ Amsterdam]]? "
+    "Hi,\n\ncould you change the delivery address to "
+    "[[ADDRESS:Keizersgracht 123, 1015 CJ Amsterdam]]? "
     "My phone is [[PHONE:06-12345678]].\n\nGroeten,\n[[PERSON:Daan Visser]]",
-    "To whom it may concern,\n\nI'm writing about order [[ORDER_ID:PC-118230]]. The zip broke after "
+    "To whom it may concern,\n\nI'm writing about order [[ORDER_ID:PC-118230]]. The zip broke "
+    "after "
     "a week.\n\nSincerely,\n[[PERSON:Margaret Collins]]\n[[ADDRESS:77 Elm St, Boston, MA 02118]]",
     "Hey,\n\nquick question: do you ship to Norway?\n\nThanks!\n[[PERSON:Ingrid]]",
     "Hi [[PERSON:Kenji]],\n\nas discussed on the phone, here is my new number: "
     "[[PHONE:+44 7700 900456]].\n\nBest wishes,\n[[PERSON:Aiko Tanaka]]",
-    "Hello support,\n\nplease remove my account [[ACCOUNT_ID:ACC-558201]] and all data. My email is "
+    "Hello support,\n\nplease remove my account [[ACCOUNT_ID:ACC-558201]] and all data. My email "
+    "is "
     "[[EMAIL:m.kowalski+pinecrest@example.com]].\n\nRegards\n[[PERSON:Marek Kowalski]]",
     "Dear [[PERSON:Ms Okafor]],\n\nwe have received your return. The refund will be sent to "
     "[[IBAN:{iban_nl}]] within 5 business days.\n\nKind regards,\n[[PERSON:Peter]] | Pinecrest",
@@ -436,15 +444,18 @@ EMAIL_BODIES = [
     "Danke,\n[[PERSON:Felix Wagner]]",
     "Guten Tag,\n\nbitte erstatten Sie den Betrag auf [[IBAN:{iban_at}]].\n\n"
     "Mit freundlichen Grüßen\n[[PERSON:Katharina Huber]]",
-    "Hi,\n\nthe link you sent ([[URL:https://pinecrest.example/verify?token=Q1w2E3r4T5y6U7i8O9p0]]) "
+    "Hi,\n\nthe link you sent "
+    "([[URL:https://pinecrest.example/verify?token=Q1w2E3r4T5y6U7i8O9p0]]) "
     "says it has expired.\n\nBest,\n[[PERSON:Oscar Lindgren]]",
     "Hello [[PERSON:Grace]],\n\nplease find attached the photo of the damaged box.\n\n"
     "Many thanks,\n[[PERSON:Robert Hughes]]\nSent from my iPhone",
-    "Dear customer service,\n\nmy name is [[PERSON:Valentina Russo]] and I ordered two sleeping bags "
+    "Dear customer service,\n\nmy name is [[PERSON:Valentina Russo]] and I ordered two sleeping "
+    "bags "
     "([[ORDER_ID:PC-450091]]). Only one arrived.\n\nGrazie,\n[[PERSON:Valentina]]",
     "Hi [[PERSON:Tom]],\n\ncan you call me on [[PHONE:0161 496 0123]]? It's easier.\n\n"
     "Thanks\n[[PERSON:Rachel Green]]",
-    "Hello,\n\nplease cancel the subscription linked to [[EMAIL:lars.eriksson@eu.mail.example.com]]."
+    "Hello,\n\nplease cancel the subscription linked to "
+    "[[EMAIL:lars.eriksson@eu.mail.example.com]]."
     "\n\n/[[PERSON:Lars Eriksson]]",
     "Dear [[PERSON:Dr. Patel]],\n\nyour order is ready for pick-up at our Leeds store.\n\n"
     "Best regards,\nPinecrest Leeds",
@@ -574,14 +585,16 @@ MIXED_CHAT = [
     "[[PERSON:Oliver]]",
     "hey [[PERSON:Sam]], tracking [[URL:https://pinecrest.example/t/Hq7Zp2Lk9Xw4Rm8Ns3Vb]] shows "
     "nothing since Tuesday",
-    "Name on the order is [[PERSON:Fatima Al-Sayed]], email [[EMAIL:fatima.alsayed1988@example.fr]].",
+    "Name on the order is [[PERSON:Fatima Al-Sayed]], email "
+    "[[EMAIL:fatima.alsayed1988@example.fr]].",
     "Re: [[ORDER_ID:PC-640219]] - [[PERSON:Lukas Hoffmann]] - please call [[PHONE:+49 40 1234567]]",
     "The driver ([[PERSON:Mike]]) left the box at [[ADDRESS:3 Mill Lane]].",
     "My account [[ACCOUNT_ID:ACC-88120934]] still shows my old IBAN [[IBAN:{iban_be}]].",
     "Hi! [[PERSON:Zoe Adams]] here, can I pay with card [[CARD:{card_amex2}]]?",
     "Please send a courier to [[ADDRESS:450 Market Street, San Francisco, CA 94105]], contact "
     "[[PERSON:Daniel Kim]] at [[PHONE:(415) 555-0139]].",
-    "[[PERSON:Lena]] said I should forward [[URL:https://files.example.net/d/Tz4Qw8Nc2Lp6Hx9Rb3Mv/photo.jpg]]",
+    "[[PERSON:Lena]] said I should forward "
+    "[[URL:https://files.example.net/d/Tz4Qw8Nc2Lp6Hx9Rb3Mv/photo.jpg]]",
     "Account [[ACCOUNT_ID:ACC-3048112]], IBAN [[IBAN:{iban_ch}]], name [[PERSON:Urs Keller]].",
 ]
 
@@ -599,7 +612,16 @@ def build_decoys(rng: random.Random) -> list[str]:
         "Tracking {c} is not found.",
         "membership {c}",
     ]
-    prefixes = [("4", 16), ("5", 16), ("37", 15), ("4", 16), ("2", 16), ("6011", 16), ("4", 16), ("5", 16)]
+    prefixes = [
+        ("4", 16),
+        ("5", 16),
+        ("37", 15),
+        ("4", 16),
+        ("2", 16),
+        ("6011", 16),
+        ("4", 16),
+        ("5", 16),
+    ]
     styles = ["space", "dash", "plain", "space", "plain", "dash", "space", "plain"]
     for tpl, (prefix, length), style in zip(card_templates, prefixes, styles, strict=True):
         texts.append(tpl.format(c=fmt_card(break_luhn(make_card(rng, prefix, length)), style)))

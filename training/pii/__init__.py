@@ -1,0 +1,52 @@
+"""PII redaction for transcripts: typed, per-conversation placeholders such as ``[EMAIL_1]``.
+
+Example:
+    >>> from training.pii import Redactor, PlaceholderSession
+    >>> redactor = Redactor()
+    >>> session = PlaceholderSession()
+    >>> redactor.redact("Hi, I'm Anna Schmidt, anna@example.com", session).text
+    "Hi, I'm [PERSON_1], [EMAIL_1]"
+
+"""
+
+from training.pii.detectors import (
+    ALL_TYPES,
+    Detection,
+    Detector,
+    PiiType,
+    find_placeholders,
+    iban_valid,
+    luhn_valid,
+    url_has_secret,
+)
+from training.pii.names import NameFinder, SpacyNameFinder, find_model_path
+from training.pii.redactor import (
+    TYPE_PRIORITY,
+    PiiSpan,
+    PlaceholderSession,
+    RedactionConfig,
+    RedactionResult,
+    Redactor,
+    resolve_overlaps,
+)
+
+__all__ = [
+    "ALL_TYPES",
+    "TYPE_PRIORITY",
+    "Detection",
+    "Detector",
+    "NameFinder",
+    "PiiSpan",
+    "PiiType",
+    "PlaceholderSession",
+    "RedactionConfig",
+    "RedactionResult",
+    "Redactor",
+    "SpacyNameFinder",
+    "find_model_path",
+    "find_placeholders",
+    "iban_valid",
+    "luhn_valid",
+    "resolve_overlaps",
+    "url_has_secret",
+]

