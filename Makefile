@@ -25,7 +25,8 @@ $(MODEL_DIR)/pinecrest.tar.gz:
 demo: setup $(MODEL_DIR)/pinecrest.tar.gz  ## train if needed, then run the bot and the action server
 	@scripts/demo.sh $(MODEL_DIR)/pinecrest.tar.gz
 
-test: setup  ## the whole suite
+test: setup  ## the whole suite (installs redis-server for the integration tests if missing)
+	@scripts/system_deps.sh
 	@scripts/run_tests.sh
 
 test-fast: setup  ## unit tests only
