@@ -72,7 +72,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """Entry point: ``runner SPEC.json OUT.json``."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Rasa logs parsed message text at debug level; keep its loggers quiet here.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("bot").setLevel(logging.INFO)
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     result = run(spec)
     Path(argv[1]).write_text(json.dumps(result), encoding="utf-8")
