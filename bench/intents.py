@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "datasets"
 
 
-def _runs(diet_epochs: int) -> dict[str, list[str]]:
+def _runs() -> dict[str, list[str]]:
     oos = DATA / "banking77_oos"
     return {
         "banking77": [
@@ -55,7 +55,7 @@ def main() -> int:
     if not DATA.is_dir():
         sys.stderr.write(f"data sets not found at {DATA}\n")
         return 2
-    for name, run_args in _runs(args.diet_epochs).items():
+    for name, run_args in _runs().items():
         if args.only and name != args.only:
             continue
         out = ROOT / "bench" / "results" / f"intents_{name}.json"

@@ -92,7 +92,7 @@ class IntentPredictor:
         """
         probs = self.probabilities(texts)
         k = min(top_k, len(self.labels))
-        values, indices = probs.topk(k, dim=-1) if len(texts) else (probs, probs.long())
+        values, indices = probs.topk(k, dim=-1)
         return [
             [IntentScore(self.labels[int(i)], float(v)) for v, i in zip(row_v, row_i, strict=True)]
             for row_v, row_i in zip(values.tolist(), indices.tolist(), strict=True)

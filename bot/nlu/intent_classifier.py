@@ -197,9 +197,11 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
         Returns:
             The same messages, annotated.
         """
-        scored = [m for m in messages if (m.get(TEXT) or "").strip()]
+        scored: list[Message] = []
         for message in messages:
-            if message not in scored or self._predictor is None:
+            if self._predictor is not None and (message.get(TEXT) or "").strip():
+                scored.append(message)
+            else:
                 message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
         if not scored or self._predictor is None:

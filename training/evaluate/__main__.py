@@ -78,13 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         dataset_name=args.name,
     )
     try:
-        results = evaluate_intents(config)
+        evaluate_intents(config)
     except BotError as e:
         logging.getLogger(__name__).error("%s", e)
         return 2
     sys.stdout.write(Path(config.out_markdown).read_text(encoding="utf-8"))
     sys.stdout.write(f"\nFull results: {config.out_json}\n")
-    del results
     return 0
 
 

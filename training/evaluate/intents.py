@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from bot.pretrained import ensure_offline
 from training.evaluate import metrics
 from training.evaluate.systems import (
     DIET_DEFAULT_EPOCHS,
@@ -95,11 +96,10 @@ def _run_system(
     spec = {"name": name, "config": str(config_path), "nlu": str(nlu_path), "texts": texts}
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     logger.info("Training and querying %s in a subprocess", name)
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    ensure_offline()  # the child inherits the offline environment
     subprocess.run(
         [sys.executable, "-m", "training.evaluate.runner", str(spec_path), str(out_path)],
         check=True,
-        env=env,
     )
     return json.loads(out_path.read_text(encoding="utf-8"))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -18,6 +17,7 @@ import redis
 from bot.handoff.queue import StoreHandoffQueue
 from bot.handoff.redis_queue import RedisHandoffQueue
 from bot.handoff.sqlite_queue import SQLiteHandoffQueue
+from tests.integration.server import free_port
 
 START = 1_700_000_000.0
 
@@ -40,16 +40,10 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start_redis(exe: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     last_error = "no attempt"
     for _ in range(3):
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen(
             [
                 exe,

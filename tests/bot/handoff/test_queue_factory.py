@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from bot.errors import ConfigError
@@ -11,6 +9,7 @@ from bot.handoff import HandoffQueue, HandoffStoreError, Ticket, create_handoff_
 from bot.handoff.queue import DEFAULT_SQLITE_PATH
 from bot.handoff.redis_queue import RedisHandoffQueue
 from bot.handoff.sqlite_queue import SQLiteHandoffQueue
+from tests.integration.server import free_port
 
 from .conftest import START, FakeClock
 
@@ -77,10 +76,7 @@ async def test_redis_from_config_works(redis_url: str, clock: FakeClock) -> None
 
 
 async def test_unreachable_redis_is_a_store_error() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    queue = RedisHandoffQueue(host="127.0.0.1", port=port, socket_timeout=1)
+    queue = RedisHandoffQueue(host="127.0.0.1", port=free_port(), socket_timeout=1)
     with pytest.raises(HandoffStoreError) as info:
         await queue.initialize()
     assert info.value.status_code == 503
