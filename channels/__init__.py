@@ -1,0 +1,1 @@
+"""Rasa input and output channels: web widget, Slack, Telegram and email."""
