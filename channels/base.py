@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.errors import BadRequestError, BotError
 from bot.nlg.adapter import AdaptedReply, adapt_reply, channel_from
@@ -32,6 +32,7 @@ from bot.nlg.channel_style import ChannelStyles
 __all__ = [
     "CHANNEL_KEY",
     "DEFAULT_MAX_BODY_BYTES",
+    "HandoffState",
     "OutboundRegistry",
     "OutboundSender",
     "PayloadTooLargeError",
@@ -262,18 +263,41 @@ def adapted_reply(message: Mapping[str, Any], channel: str) -> AdaptedReply:
     return adapt_reply(str(message.get("text") or ""), channel, channel_styles())
 
 
+HandoffState = Literal["waiting", "agent", "bot"]
+"""Where a conversation stands: waiting for an agent, with an agent, back with the bot."""
+
+
 @runtime_checkable
 class OutboundSender(Protocol):
-    """Sends a message to a customer outside a Rasa request, e.g. an agent's reply."""
+    """Reaches a customer outside a Rasa request: an agent's reply, a handoff state.
+
+    Each channel registers one in :func:`outbound_registry` when Rasa builds its
+    blueprint; the inbox and the handoff delivery worker use them.
+    """
 
     channel: str
 
-    async def send_text(self, recipient_id: str, text: str) -> None:
+    async def send_text(self, recipient_id: str, text: str, *, author: str = "agent") -> None:
         """Send ``text`` (light Markdown) to the customer behind ``recipient_id``.
 
         Args:
             recipient_id: The platform id (without the channel namespace).
-            text: The message; the sender adapts it to its channel.
+            text: The message; the sender adapts it to its channel's style.
+            author: Who speaks: ``agent`` (a human, shown as such where the channel
+                can) or ``bot``.
+
+        """
+
+    async def send_handoff_state(self, recipient_id: str, state: HandoffState) -> None:
+        """Tell the customer's client that the conversation changed hands.
+
+        The web widget shows it as a status line; channels without such a notion
+        may do nothing (the escalation action and the bot's closing line already
+        say it in words).
+
+        Args:
+            recipient_id: The platform id (without the channel namespace).
+            state: The new state.
 
         """
 
@@ -294,12 +318,20 @@ class OutboundRegistry:
         """Return the channels that can deliver, sorted."""
         return sorted(self._senders)
 
-    async def deliver(self, sender_id: str, text: str) -> str:
+    def _sender_for(self, sender_id: str) -> tuple[OutboundSender, str]:
+        channel, platform_id = split_sender_id(sender_id)
+        sender = self._senders.get(channel)
+        if sender is None:
+            raise UnknownChannelError(f"no outbound sender for channel {channel or '?'!r}")
+        return sender, platform_id
+
+    async def deliver(self, sender_id: str, text: str, *, author: str = "agent") -> str:
         """Send ``text`` to the conversation ``sender_id`` through its channel.
 
         Args:
             sender_id: A namespaced Rasa sender id.
             text: The message.
+            author: ``agent`` or ``bot``.
 
         Returns:
             The channel it went through.
@@ -308,13 +340,20 @@ class OutboundRegistry:
             UnknownChannelError: If the id has no namespace or its channel has no sender.
 
         """
-        channel, platform_id = split_sender_id(sender_id)
-        sender = self._senders.get(channel)
-        if sender is None:
-            raise UnknownChannelError(f"no outbound sender for channel {channel or '?'!r}")
-        await sender.send_text(platform_id, text)
-        logger.info("Delivered an outbound message to %s via %s.", sender_id, channel)
-        return channel
+        sender, platform_id = self._sender_for(sender_id)
+        await sender.send_text(platform_id, text, author=author)
+        logger.info("Delivered an outbound message to %s via %s.", sender_id, sender.channel)
+        return sender.channel
+
+    async def notify_state(self, sender_id: str, state: HandoffState) -> None:
+        """Tell the conversation ``sender_id`` that it changed hands.
+
+        Raises:
+            UnknownChannelError: If its channel has no sender.
+
+        """
+        sender, platform_id = self._sender_for(sender_id)
+        await sender.send_handoff_state(platform_id, state)
 
 
 _REGISTRY = OutboundRegistry()

@@ -7,6 +7,9 @@ set -euo pipefail
 # command on PATH -> Debian package that provides it
 declare -A NEEDED=(
     [redis-server]=redis-server
+    [chromium]=chromium
+    [chromedriver]=chromium-driver
+    [/usr/sbin/dovecot]=dovecot-imapd
 )
 
 missing=()

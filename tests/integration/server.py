@@ -41,16 +41,43 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
 class RunningBot:
     url: str
     process: subprocess.Popen
+    port: int
+    actions_port: int
+    log: Path
 
 
 @contextmanager
-def running_bot(model: Path, tmp: Path) -> Iterator[RunningBot]:
-    """Run `rasa run actions` and `rasa run` on free ports; stop both afterwards."""
+def running_bot(
+    model: Path,
+    tmp: Path,
+    *,
+    credentials: str | None = None,
+    endpoints_extra: str = "",
+    env_extra: dict[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[RunningBot]:
+    """Run `rasa run actions` and `rasa run` on free ports; stop both afterwards.
+
+    Args:
+        model: The trained model archive.
+        tmp: A scratch folder for logs and the generated endpoints file.
+        credentials: YAML for `--credentials`; the project's credentials.yml when None.
+        endpoints_extra: YAML appended to the generated endpoints file (the action
+            endpoint is always set to the test's action server).
+        env_extra: Extra environment variables for both processes.
+        port: The Rasa server's port; a free one when None.
+    """
     bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    actions_port, port = free_port(), free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **(env_extra or {})}
+    actions_port, port = free_port(), port or free_port()
     endpoints = tmp / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n{endpoints_extra}'
+    )
+    credentials_file = ROOT / "credentials.yml"
+    if credentials is not None:
+        credentials_file = tmp / "credentials.yml"
+        credentials_file.write_text(credentials)
     logs = [open(tmp / "actions.log", "wb"), open(tmp / "rasa.log", "wb")]
     actions = subprocess.Popen(
         [
@@ -79,7 +106,7 @@ def running_bot(model: Path, tmp: Path) -> Iterator[RunningBot]:
             "-i",
             "127.0.0.1",
             "--credentials",
-            str(ROOT / "credentials.yml"),
+            str(credentials_file),
             "--endpoints",
             str(endpoints),
         ],
@@ -92,7 +119,7 @@ def running_bot(model: Path, tmp: Path) -> Iterator[RunningBot]:
         wait_http(f"http://127.0.0.1:{actions_port}/health", actions)
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/status", server)
-        yield RunningBot(url, server)
+        yield RunningBot(url, server, port, actions_port, tmp / "rasa.log")
     finally:
         for proc in (server, actions):
             proc.terminate()
