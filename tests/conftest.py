@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -56,13 +57,34 @@ def _tree_hash(paths: list[Path]) -> str:
 
 @pytest.fixture(scope="session")
 def sample_bot_model() -> Path:
-    """The sample bot trained by `rasa train`, cached under .cache/ by the hash of its inputs."""
-    inputs = [ROOT / "config.yml", ROOT / "domain", ROOT / "data", ROOT / "bot" / "nlu"]
-    key = _tree_hash(inputs)
+    """The sample bot trained by `rasa train`, cached under .cache/ by the hash of its inputs.
+
+    ``SAMPLE_BOT_MODEL=/path/model.tar.gz`` uses that archive instead (for quick local runs).
+    Concurrent test processes wait on a file lock instead of training twice.
+    """
+    override = os.environ.get("SAMPLE_BOT_MODEL")
+    if override:
+        return Path(override)
+    inputs = [
+        ROOT / "config.yml",
+        ROOT / "domain",
+        ROOT / "data",
+        ROOT / "bot" / "nlu",
+        ROOT / "bot" / "escalation",
+        ROOT / "bot" / "nlg" / "generation",
+    ]
+    key = _tree_hash([p for p in inputs if p.exists()])
     cache = ROOT / ".cache" / "test-models"
+    cache.mkdir(parents=True, exist_ok=True)
     model = cache / f"pinecrest-{key}.tar.gz"
-    if model.is_file():
-        return model
+    with open(cache / ".train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not model.is_file():
+            _train_sample_bot(key, cache, model)
+    return model
+
+
+def _train_sample_bot(key: str, cache: Path, model: Path) -> None:
     out = cache / f"train-{key}"
     shutil.rmtree(out, ignore_errors=True)
     rasa = str(Path(sys.executable).with_name("rasa"))
@@ -87,4 +109,3 @@ def sample_bot_model() -> Path:
     )
     (out / "pinecrest.tar.gz").rename(model)
     shutil.rmtree(out, ignore_errors=True)
-    return model
