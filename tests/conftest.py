@@ -48,7 +48,15 @@ def tiny_examples() -> tuple[list[str], list[str]]:
 def _tree_hash(paths: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in paths:
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files = (
+            sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+            )
+            if path.is_dir()
+            else [path]
+        )
         for f in files:
             digest.update(str(f.relative_to(ROOT)).encode())
             digest.update(f.read_bytes())
