@@ -8,9 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.redis_server import redis_executable, start_redis, stop_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -43,6 +46,24 @@ def tiny_examples() -> tuple[list[str], list[str]]:
     texts = [t for examples in TINY_INTENTS.values() for t in examples]
     labels = [label for label, examples in TINY_INTENTS.items() for _ in examples]
     return texts, labels
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real redis-server on a free loopback port, for the whole session."""
+    exe = redis_executable()
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing in CI: `make test` must install it first")
+        pytest.skip(
+            "redis-server is not installed: run scripts/system_deps.sh "
+            "(CI installs it) to run the Redis tests."
+        )
+    server = start_redis(exe, tmp_path_factory.mktemp("redis"))
+    try:
+        yield server.url
+    finally:
+        stop_redis(server)
 
 
 def _tree_hash(paths: list[Path]) -> str:
