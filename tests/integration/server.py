@@ -23,7 +23,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 420.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -67,9 +67,54 @@ def running_bot(
         env_extra: Extra environment variables for both processes.
         port: The Rasa server's port; a free one when None.
     """
-    bin_dir = Path(sys.executable).parent
+    with running_fleet(
+        model,
+        tmp,
+        count=1,
+        credentials=credentials,
+        endpoints_extra=endpoints_extra,
+        env_extra=env_extra,
+        ports=[port] if port else None,
+    ) as bots:
+        yield bots[0]
+
+
+def _rasa() -> str:
+    return str(Path(sys.executable).parent / "rasa")
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def running_fleet(
+    model: Path,
+    tmp: Path,
+    *,
+    count: int,
+    credentials: str | None = None,
+    endpoints_extra: str = "",
+    env_extra: dict[str, str] | None = None,
+    ports: list[int] | None = None,
+) -> Iterator[list[RunningBot]]:
+    """Run one action server and ``count`` Rasa servers sharing the same endpoints.
+
+    With a shared tracker and lock store (the Redis profile) the servers behave as
+    one bot behind a load balancer. The first server logs to ``rasa.log``, the others
+    to ``rasa-<i>.log``.
+    """
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **(env_extra or {})}
-    actions_port, port = free_port(), port or free_port()
+    actions_port = free_port()
+    ports = ports or [free_port() for _ in range(count)]
     endpoints = tmp / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n{endpoints_extra}'
@@ -78,55 +123,51 @@ def running_bot(
     if credentials is not None:
         credentials_file = tmp / "credentials.yml"
         credentials_file.write_text(credentials)
-    logs = [open(tmp / "actions.log", "wb"), open(tmp / "rasa.log", "wb")]
-    actions = subprocess.Popen(
-        [
-            str(bin_dir / "rasa"),
-            "run",
-            "actions",
-            "--actions",
-            "actions",
-            "--port",
-            str(actions_port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=logs[0],
-        stderr=subprocess.STDOUT,
-    )
-    server = subprocess.Popen(
-        [
-            str(bin_dir / "rasa"),
-            "run",
-            "-m",
-            str(model),
-            "--enable-api",
-            "--port",
-            str(port),
-            "-i",
-            "127.0.0.1",
-            "--credentials",
-            str(credentials_file),
-            "--endpoints",
-            str(endpoints),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=logs[1],
-        stderr=subprocess.STDOUT,
-    )
+    logs = [open(tmp / "actions.log", "wb")]
+    procs = [
+        subprocess.Popen(
+            [_rasa(), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+            cwd=ROOT,
+            env=env,
+            stdout=logs[0],
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    bots: list[RunningBot] = []
     try:
-        wait_http(f"http://127.0.0.1:{actions_port}/health", actions)
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/status", server)
-        yield RunningBot(url, server, port, actions_port, tmp / "rasa.log")
+        for i, port in enumerate(ports):
+            log_path = tmp / ("rasa.log" if i == 0 else f"rasa-{i}.log")
+            logs.append(open(log_path, "wb"))
+            server = subprocess.Popen(
+                [
+                    _rasa(),
+                    "run",
+                    "-m",
+                    str(model),
+                    "--enable-api",
+                    "--port",
+                    str(port),
+                    "-i",
+                    "127.0.0.1",
+                    "--credentials",
+                    str(credentials_file),
+                    "--endpoints",
+                    str(endpoints),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=logs[-1],
+                stderr=subprocess.STDOUT,
+            )
+            procs.append(server)
+            bots.append(
+                RunningBot(f"http://127.0.0.1:{port}", server, port, actions_port, log_path)
+            )
+        wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0])
+        for bot in bots:
+            wait_http(f"{bot.url}/status", bot.process)
+        yield bots
     finally:
-        for proc in (server, actions):
-            proc.terminate()
-        for proc in (server, actions):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _stop(procs[1:] + procs[:1])
         for log in logs:
             log.close()
