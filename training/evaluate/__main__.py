@@ -1,4 +1,8 @@
-"""Command line: ``python -m training.evaluate intents --train F --test F [--oos NAME=F]``."""
+"""Command line for the side-by-side evaluations.
+
+``python -m training.evaluate intents --train F --test F [--oos NAME=F]`` and
+``python -m training.evaluate responses --pairs F [--test F]``.
+"""
 
 from __future__ import annotations
 
@@ -46,7 +50,66 @@ def build_parser() -> argparse.ArgumentParser:
     intents.add_argument("--name", default="", help="dataset name for the report")
     intents.add_argument("--out", type=Path, default=Path("bench/results/intents.json"))
     intents.add_argument("--markdown", type=Path, help="defaults to --out with .md")
+    responses = sub.add_parser(
+        "responses", help="fine-tuned generator against retrieval and the base model, same run"
+    )
+    responses.add_argument(
+        "--pairs", type=Path, required=True, help="generation pairs JSONL or Bitext's CSV"
+    )
+    responses.add_argument("--test", type=Path, help="held-back pairs (else --test-fraction)")
+    responses.add_argument("--test-fraction", type=float, default=0.1)
+    responses.add_argument("--max-train-pairs", type=int, default=2000, help="0: all")
+    responses.add_argument("--max-test", type=int, default=100, help="0: all")
+    responses.add_argument("--systems", default="retrieval,base,fine-tuned")
+    responses.add_argument("--epochs", type=int, default=1)
+    responses.add_argument("--max-train-seconds", type=float, default=0.0, help="0: no limit")
+    responses.add_argument("--max-steps", type=int, default=0, help="0: no limit")
+    responses.add_argument("--learning-rate", type=float, default=3e-4)
+    responses.add_argument("--method", default="lora", help="lora or full")
+    responses.add_argument("--base-model", default="smollm2", help="smollm2 or tiny-random")
+    responses.add_argument("--max-target-tokens", type=int, default=128)
+    responses.add_argument("--max-new-tokens", type=int, default=128)
+    responses.add_argument("--device", default="auto")
+    responses.add_argument(
+        "--keep-placeholders", action="store_true", help="do not neutralise {{slots}}"
+    )
+    responses.add_argument("--seed", type=int, default=42)
+    responses.add_argument("--out", type=Path, default=Path("bench/results/responses.json"))
     return parser
+
+
+def _responses(args: argparse.Namespace) -> int:
+    from bot.nlg.generation.fine_tune import GenerationTrainConfig
+    from training.evaluate.responses import ResponseEvalConfig, evaluate_responses
+
+    config = ResponseEvalConfig(
+        pairs=args.pairs,
+        test=args.test,
+        test_fraction=args.test_fraction,
+        max_train_pairs=args.max_train_pairs,
+        max_test=args.max_test,
+        systems=tuple(s.strip() for s in args.systems.split(",") if s.strip()),
+        train=GenerationTrainConfig(
+            base_model=args.base_model,
+            method=args.method,
+            epochs=args.epochs,
+            max_steps=args.max_steps,
+            max_train_seconds=args.max_train_seconds,
+            learning_rate=args.learning_rate,
+            max_target_tokens=args.max_target_tokens,
+            device=args.device,
+            seed=args.seed,
+        ),
+        max_new_tokens=args.max_new_tokens,
+        neutralise=not args.keep_placeholders,
+        seed=args.seed,
+        out_json=args.out,
+        out_markdown=args.out.with_suffix(".md"),
+    )
+    evaluate_responses(config)
+    sys.stdout.write(config.out_markdown.read_text(encoding="utf-8"))
+    sys.stdout.write(f"\nFull results: {config.out_json}\n")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     ensure_offline()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
+    if args.command == "responses":
+        try:
+            return _responses(args)
+        except BotError as e:
+            logging.getLogger(__name__).error("%s", e)
+            return 2
     from training.evaluate.intents import IntentEvalConfig, evaluate_intents
 
     options = {k: v for k, v in {"epochs": args.epochs, "device": args.device}.items() if v}
