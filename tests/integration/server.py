@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,8 +63,10 @@ def running_bot(
         model: The trained model archive.
         tmp: A scratch folder for logs and the generated endpoints file.
         credentials: YAML for `--credentials`; the project's credentials.yml when None.
-        endpoints_extra: YAML appended to the generated endpoints file (the action
-            endpoint is always set to the test's action server).
+        endpoints_extra: YAML whose top-level keys replace those of the project's
+            endpoints.yml (the action endpoint is always the test's action server, and
+            the handoff queue a SQLite file in ``tmp`` unless ``endpoints_extra`` says
+            otherwise). ``BOT_ENDPOINTS`` points both processes at the result.
         env_extra: Extra environment variables for both processes.
         port: The Rasa server's port; a free one when None.
     """
@@ -77,6 +80,18 @@ def running_bot(
         ports=[port] if port else None,
     ) as bots:
         yield bots[0]
+
+
+def _endpoints(tmp: Path, actions_port: int, extra: str) -> str:
+    """The project's endpoints.yml for a test: its action server, its own queue file.
+
+    Top-level keys of ``extra`` replace the project's.
+    """
+    config = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
+    config["action_endpoint"] = {"url": f"http://127.0.0.1:{actions_port}/webhook"}
+    config["handoff_queue"] = {"type": "sqlite", "path": str(tmp / "handoff.db")}
+    config.update(yaml.safe_load(extra) or {})
+    return yaml.safe_dump(config, sort_keys=False)
 
 
 def _rasa() -> str:
@@ -116,9 +131,8 @@ def running_fleet(
     actions_port = free_port()
     ports = ports or [free_port() for _ in range(count)]
     endpoints = tmp / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n{endpoints_extra}'
-    )
+    endpoints.write_text(_endpoints(tmp, actions_port, endpoints_extra))
+    env["BOT_ENDPOINTS"] = str(endpoints)
     credentials_file = ROOT / "credentials.yml"
     if credentials is not None:
         credentials_file = tmp / "credentials.yml"
