@@ -41,6 +41,18 @@ TINY_INTENTS: dict[str, list[str]] = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sanic_test_mode() -> None:
+    """Let several in-process Sanic apps (channel and inbox tests) share one process.
+
+    Sanic 21.12 refuses a second app, or a second server start, unless test mode is on,
+    and mixing modes in one process breaks too; so it is on for the whole session.
+    """
+    from sanic import Sanic
+
+    Sanic.test_mode = True
+
+
 @pytest.fixture(scope="session")
 def tiny_examples() -> tuple[list[str], list[str]]:
     texts = [t for examples in TINY_INTENTS.values() for t in examples]
