@@ -51,6 +51,9 @@ BUTTONS_ONLY_TEXT = "Please choose:"
 """Text for a reply that has buttons but no text (Telegram needs a text)."""
 
 
+DEFAULT_HTTP_TIMEOUT_S = 30.0
+"""Connect, read, write and pool timeouts of the Bot API client, in seconds."""
+
 class _RedactToken(logging.Filter):
     """Hides the bot token in log records (httpx logs each request's URL, token included)."""
 
@@ -98,8 +101,10 @@ class TelegramClient:
         access_token: str,
         api_base_url: str = DEFAULT_API_BASE_URL,
         request: BaseRequest | None = None,
+        timeout_s: float = DEFAULT_HTTP_TIMEOUT_S,
     ) -> None:
         self._token = access_token
+        self._timeout_s = timeout_s
         self._api_base_url = api_base_url.rstrip("/")
         self._request = request
         self._bot: Bot | None = None
@@ -110,7 +115,15 @@ class TelegramClient:
         """The PTB bot; built on first use (no I/O), inside the server's event loop."""
         if self._bot is None:
             _redact_in_logs(self._token)
-            request = self._request or HTTPXRequest(connection_pool_size=16)
+            # PTB's 5 s defaults fire when the event loop is busy with inference on a
+            # loaded machine; a connect timeout means nothing was sent, so be patient.
+            request = self._request or HTTPXRequest(
+                connection_pool_size=16,
+                connect_timeout=self._timeout_s,
+                read_timeout=self._timeout_s,
+                write_timeout=self._timeout_s,
+                pool_timeout=self._timeout_s,
+            )
             self._request = request
             self._bot = Bot(
                 self._token,
