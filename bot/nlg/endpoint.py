@@ -1,0 +1,301 @@
+"""Rasa NLG endpoint: domain responses and generated replies, adapted to each channel.
+
+Enable it in ``endpoints.yml``::
+
+    nlg:
+      type: bot.nlg.endpoint.ChannelAwareNLG
+      generate_for: [utter_generated]          # responses the generator writes
+      fallback_response: utter_generation_fallback
+      timeout_s: 30
+      workers: 1
+      torch_threads: 0                         # 0: one core less than the machine has
+
+For every response Rasa asks for, :class:`ChannelAwareNLG`:
+
+1. takes the domain response (Rasa's templated generator), or, for the responses in
+   ``generate_for``, runs the generator registered by
+   :class:`bot.nlu.response_generator.ResponseGenerator` in a bounded thread pool (never
+   on the event loop) with the conversation's recent turns, the latest user text and the
+   grounding replies;
+2. falls back to ``fallback_response`` when a guardrail fails (low mean log-probability
+   included), the generator is missing or times out; a missing generator serves the
+   domain's text for the generation response itself;
+3. adapts the text for the channel (:func:`bot.nlg.adapter.adapt_reply`) and returns it
+   with ``adapted`` and, for generation responses, ``generation`` metadata (which ends up
+   in the ``BotUttered`` event and in ``OutputChannel.send_response``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import torch
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.errors import ConfigError
+from bot.nlg.adapter import AdaptedReply, adapt_reply, channel_from
+from bot.nlg.channel_style import ChannelStyles
+from bot.nlg.generation.generator import Generation, TextGenerator
+from bot.nlg.generation.pairs import Turn
+from bot.nlg.generation.registry import DEFAULT_NAME, GeneratorRegistry, generator_registry
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "generation"
+ADAPTED_KEY = "adapted"
+
+
+@dataclass(frozen=True)
+class NLGSettings:
+    """Settings of the NLG endpoint (the keys under ``nlg:`` in ``endpoints.yml``).
+
+    Attributes:
+        generate_for: Response names the generator writes.
+        fallback_response: Response sent when a generated reply is rejected.
+        registry_name: Name the generator is registered under.
+        timeout_s: Longest wait for one generation.
+        workers: Generation threads (generations are serialised per model anyway).
+        torch_threads: torch's CPU threads for generation; ``0``: cores minus one.
+        context_turns: Earlier turns passed to the generator.
+        styles: A channel styles file; default: the bundled one (or
+            ``$BOT_CHANNEL_STYLES``).
+    """
+
+    generate_for: tuple[str, ...] = ("utter_generated",)
+    fallback_response: str = "utter_generation_fallback"
+    registry_name: str = DEFAULT_NAME
+    timeout_s: float = 30.0
+    workers: int = 1
+    torch_threads: int = 0
+    context_turns: int = 6
+    styles: str | None = None
+
+    @classmethod
+    def from_endpoint(cls, config: EndpointConfig | None) -> NLGSettings:
+        """Read the settings from an endpoint config's extra keys.
+
+        Raises:
+            ConfigError: On an unknown key or a bad value.
+        """
+        values = dict(config.kwargs) if config is not None else {}
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"nlg endpoint: unknown option(s) {', '.join(unknown)}")
+        if isinstance(values.get("generate_for"), str):
+            values["generate_for"] = (values["generate_for"],)
+        elif "generate_for" in values:
+            values["generate_for"] = tuple(values["generate_for"])
+        settings = cls(**values)
+        if settings.workers < 1 or settings.timeout_s <= 0:
+            raise ConfigError("nlg endpoint: workers must be >= 1 and timeout_s > 0")
+        return settings
+
+
+class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
+    """Domain responses and generated replies, adapted to the customer's channel.
+
+    A subclass of Rasa's templated generator, so Rasa refreshes :attr:`responses` when it
+    loads a model (the endpoint is built before the domain is known).
+
+    Args:
+        endpoint_config: The ``nlg:`` endpoint config (Rasa passes it).
+        domain: The domain, when Rasa knows it already.
+        registry: Where to find generators; default: the process-wide registry.
+    """
+
+    def __init__(
+        self,
+        endpoint_config: EndpointConfig | None = None,
+        domain: Domain | None = None,
+        registry: GeneratorRegistry | None = None,
+    ) -> None:
+        super().__init__(domain.responses if domain else {})
+        self.settings = NLGSettings.from_endpoint(endpoint_config)
+        self._registry = registry or generator_registry()
+        self._executor = ThreadPoolExecutor(
+            max_workers=self.settings.workers,
+            thread_name_prefix="nlg-generate",
+            initializer=_set_torch_threads,
+            initargs=(self.settings.torch_threads,),
+        )
+
+    @cached_property
+    def styles(self) -> ChannelStyles:
+        """The channel styles (read on first use)."""
+        return ChannelStyles.load(self.settings.styles)
+
+    async def generate(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        """Return the response for ``utter_action``, adapted to the channel.
+
+        Args:
+            utter_action: The response's name.
+            tracker: The conversation.
+            output_channel: ``OutputChannel.name()`` of the channel replying.
+            **kwargs: Passed to Rasa's templated generator.
+
+        Returns:
+            The message dict, or ``None`` when the domain has no such response.
+        """
+        metadata = tracker.latest_message.metadata if tracker.latest_message else None
+        channel = channel_from(metadata, output_channel, known=list(self.styles))
+        if utter_action in self.settings.generate_for:
+            response = await self._generated(utter_action, tracker, output_channel, **kwargs)
+        else:
+            response = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        if response is None:
+            return None
+        return self.adapt(response, channel)
+
+    def adapt(self, response: dict[str, Any], channel: str) -> dict[str, Any]:
+        """Add the channel-adapted reply to a response dict (texts only)."""
+        text = response.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return response
+        adapted = adapt_reply(text, channel, self.styles)
+        response[ADAPTED_KEY] = adapted_dict(adapted)
+        if len(adapted.messages) == 1:
+            response["text"] = adapted.messages[0]
+        elif adapted.text:
+            response["text"] = adapted.text
+        return response
+
+    async def _generated(
+        self, utter_action: str, tracker: DialogueStateTracker, output_channel: str, **kwargs: Any
+    ) -> dict[str, Any] | None:
+        generator = self._registry.get(self.settings.registry_name)
+        message = (tracker.latest_message.text if tracker.latest_message else None) or ""
+        if generator is None or not message.strip() or message.startswith("/"):
+            # No model, or nothing to answer (a button's intent payload such as
+            # "/product_question" is not a question).
+            reason = "unavailable" if generator is None else "no_message"
+            logger.info(
+                "No generation for %s (%s); using the domain response.", tracker.sender_id, reason
+            )
+            response = await super().generate(utter_action, tracker, output_channel, **kwargs)
+            return _with_generation(response, None, [reason])
+        metadata = tracker.latest_message.metadata if tracker.latest_message else None
+        channel = channel_from(metadata, output_channel, known=list(self.styles))
+        context = recent_turns(tracker, self.settings.context_turns)
+        loop = asyncio.get_running_loop()
+        try:
+            generation = await asyncio.wait_for(
+                loop.run_in_executor(
+                    self._executor, _run_generator, generator, context, message, channel
+                ),
+                timeout=self.settings.timeout_s,
+            )
+        except asyncio.TimeoutError:
+            logger.warning("Generation timed out for %s.", tracker.sender_id)
+            return await self._fallback(tracker, output_channel, None, ["timeout"], **kwargs)
+        if not generation.ok:
+            logger.info(
+                "Generated reply for %s rejected (%s); sending the fallback.",
+                tracker.sender_id,
+                ", ".join(generation.guard_failures),
+            )
+            return await self._fallback(
+                tracker, output_channel, generation, list(generation.guard_failures), **kwargs
+            )
+        return _with_generation({"text": generation.text}, generation, [])
+
+    async def _fallback(
+        self,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        generation: Generation | None,
+        failures: list[str],
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        response = await super().generate(
+            self.settings.fallback_response, tracker, output_channel, **kwargs
+        )
+        if response is None:
+            logger.error("The domain has no response '%s'.", self.settings.fallback_response)
+            response = {"text": "Sorry, I can't answer that right now. Ask for a person any time."}
+        return _with_generation(response, generation, failures)
+
+
+def adapted_dict(adapted: AdaptedReply) -> dict[str, Any]:
+    """Return an adapted reply as the ``adapted`` key of a message dict."""
+    return {
+        "channel": adapted.channel,
+        "format": adapted.format,
+        "messages": list(adapted.messages),
+        "text": adapted.text,
+        "html": adapted.html,
+        "shortened": adapted.shortened,
+    }
+
+
+def recent_turns(tracker: DialogueStateTracker, limit: int) -> list[Turn]:
+    """Return the conversation's turns before the latest user message, oldest first.
+
+    Args:
+        tracker: The conversation.
+        limit: Most turns to return.
+
+    Returns:
+        Customer and agent turns with text.
+    """
+    turns: list[Turn] = []
+    latest = tracker.latest_message
+    for event in tracker.applied_events():
+        if isinstance(event, UserUttered) and event is not latest and event.text:
+            turns.append(Turn("customer", event.text))
+        elif isinstance(event, BotUttered) and event.text:
+            turns.append(Turn("agent", event.text))
+    return turns[-limit:] if limit > 0 else []
+
+
+def _with_generation(
+    response: dict[str, Any] | None, generation: Generation | None, failures: list[str]
+) -> dict[str, Any] | None:
+    if response is None:
+        return None
+    info: dict[str, Any] = {
+        "generated": generation is not None and not failures,
+        "guard_failures": failures,
+    }
+    if generation is not None:
+        info.update(
+            {
+                "mean_logprob": round(generation.mean_logprob, 4),
+                "tokens": generation.tokens,
+                "ms_per_token": round(generation.ms_per_token, 2),
+                "grounding": [
+                    {"score": round(h.score, 4), "conversation_id": h.conversation_id}
+                    for h in generation.grounding
+                ],
+            }
+        )
+    response[GENERATION_KEY] = info
+    return response
+
+
+def _run_generator(
+    generator: TextGenerator, context: list[Turn], message: str, channel: str
+) -> Generation:
+    return generator.generate(context, message, channel=channel)
+
+
+def _set_torch_threads(threads: int) -> None:
+    """Thread-pool initializer: give generation all cores but one, unless configured."""
+    count = threads if threads > 0 else max(1, (os.cpu_count() or 2) - 1)
+    torch.set_num_threads(count)

@@ -1,0 +1,31 @@
+"""Grounding index: top-k by similarity, exclusion, floor, persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.nlg.generation.grounding import GroundingIndex
+from tests.bot.nlg.generation.conftest import SAMPLE_PAIRS, HashingEmbedder
+
+
+def test_top_k_finds_similar_questions(embedder: HashingEmbedder) -> None:
+    index = GroundingIndex.build(SAMPLE_PAIRS, embedder)
+    [hits] = index.search(["is your tent waterproof in rain"], k=2)
+    assert [h.conversation_id for h in hits] == ["c2", "c4"]
+    assert hits[0].score >= hits[1].score > 0
+
+
+def test_exclusion_and_floor(embedder: HashingEmbedder) -> None:
+    index = GroundingIndex.build(SAMPLE_PAIRS, embedder)
+    [hits] = index.search(["is the tent waterproof"], k=1, exclude_conversations=["c2"])
+    assert hits[0].conversation_id != "c2"
+    [none] = index.search(["zzz qqq"], k=3, min_score=0.5)
+    assert none == []
+
+
+def test_save_and_load(tmp_path: Path, embedder: HashingEmbedder) -> None:
+    index = GroundingIndex.build(SAMPLE_PAIRS, embedder)
+    index.save(tmp_path)
+    loaded = GroundingIndex.load(tmp_path, embedder)
+    assert len(loaded) == len(index)
+    assert loaded.search(["do you ship to canada"], 1) == index.search(["do you ship to canada"], 1)

@@ -1,0 +1,186 @@
+"""The NLG endpoint: domain responses and generated replies, adapted per channel."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from rasa.core.nlg.generator import NaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.errors import ConfigError
+from bot.nlg.endpoint import ChannelAwareNLG, NLGSettings, recent_turns
+from bot.nlg.generation.generator import Generation
+from bot.nlg.generation.grounding import GroundingHit
+from bot.nlg.generation.pairs import Turn
+from bot.nlg.generation.registry import GeneratorRegistry
+
+ROOT = Path(__file__).resolve().parents[3]
+ANSWER = "Yes. Our tents have a 3000 mm flysheet and taped seams, so they stay dry in heavy rain."
+
+
+class FakeGenerator:
+    """Returns a fixed generation and records what it was asked."""
+
+    def __init__(self, text: str = ANSWER, failures: tuple[str, ...] = (), delay: float = 0.0):
+        self.text, self.failures, self.delay = text, failures, delay
+        self.calls: list[tuple[list[Turn], str, str | None]] = []
+
+    def generate(
+        self, context: Sequence[Turn], message: str, channel: str | None = None, **kwargs: object
+    ) -> Generation:
+        self.calls.append((list(context), message, channel))
+        time.sleep(self.delay)
+        hit = GroundingHit("Yes, 3000 mm.", 0.91, "is the tent waterproof", "pc-0001")
+        return Generation(self.text, -0.4, 20, 12.5, self.failures, (hit,))
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(
+        [str(ROOT / "domain" / "responses.yml"), str(ROOT / "domain" / "generation.yml")]
+    )
+
+
+def _nlg(domain: Domain, generator: FakeGenerator | None, **settings: object) -> ChannelAwareNLG:
+    registry = GeneratorRegistry()
+    if generator is not None:
+        registry.register(generator)
+    config = EndpointConfig(type="bot.nlg.endpoint.ChannelAwareNLG", **settings)
+    return ChannelAwareNLG(config, domain, registry=registry)
+
+
+def _tracker(channel: str | None, text: str = "will the tent keep me dry?") -> DialogueStateTracker:
+    metadata = {"channel": channel} if channel else {}
+    return DialogueStateTracker.from_events(
+        "rest:tester",
+        [
+            ActionExecuted("action_listen"),
+            UserUttered("hi", {"name": "greet", "confidence": 1.0}, metadata=metadata),
+            BotUttered("Hi, welcome to Pinecrest Outfitters."),
+            ActionExecuted("action_listen"),
+            UserUttered(text, {"name": "product_question", "confidence": 1.0}, metadata=metadata),
+        ],
+    )
+
+
+def test_rasa_builds_it_from_the_endpoint_config(domain: Domain) -> None:
+    config = EndpointConfig(type="bot.nlg.endpoint.ChannelAwareNLG", timeout_s=5)
+    nlg = NaturalLanguageGenerator.create(config, domain)
+    assert isinstance(nlg, ChannelAwareNLG)
+    assert nlg.settings.timeout_s == 5 and nlg.settings.generate_for == ("utter_generated",)
+    nlg_without_domain = NaturalLanguageGenerator.create(config, None)
+    assert isinstance(nlg_without_domain, ChannelAwareNLG)  # Rasa fills responses later
+
+
+def test_bad_settings_fail() -> None:
+    with pytest.raises(ConfigError, match="unknown"):
+        NLGSettings.from_endpoint(EndpointConfig(type="x", genrate_for=["a"]))
+    with pytest.raises(ConfigError):
+        NLGSettings.from_endpoint(EndpointConfig(type="x", workers=0))
+
+
+async def test_domain_response_is_adapted_and_keeps_buttons(domain: Domain) -> None:
+    nlg = _nlg(domain, FakeGenerator())
+    response = await nlg.generate("utter_generation_fallback", _tracker("email"), "rest")
+    assert response is not None
+    assert [b["payload"] for b in response["buttons"]] == ["/request_human"]
+    assert response["adapted"]["channel"] == "email"
+    assert response["adapted"]["format"] == "email"
+    assert response["text"].startswith("Hello,") and "The Pinecrest team" in response["text"]
+    assert "generation" not in response
+
+
+async def test_generated_reply_carries_metadata(domain: Domain) -> None:
+    generator = FakeGenerator()
+    nlg = _nlg(domain, generator)
+    response = await nlg.generate("utter_generated", _tracker("slack"), "rest")
+    assert response is not None
+    assert response["generation"]["generated"] is True
+    assert response["generation"]["guard_failures"] == []
+    assert response["generation"]["grounding"] == [{"score": 0.91, "conversation_id": "pc-0001"}]
+    assert response["adapted"]["channel"] == "slack"
+    assert "3000 mm" in response["text"]
+    [(context, message, channel)] = generator.calls
+    assert message == "will the tent keep me dry?" and channel == "slack"
+    assert context == [
+        Turn("customer", "hi"),
+        Turn("agent", "Hi, welcome to Pinecrest Outfitters."),
+    ]
+
+
+async def test_two_channels_get_different_adaptations(domain: Domain) -> None:
+    nlg = _nlg(domain, FakeGenerator())
+    slack = await nlg.generate("utter_generated", _tracker("slack"), "rest")
+    email = await nlg.generate("utter_generated", _tracker("email"), "rest")
+    assert slack and email and slack["text"] != email["text"]
+    assert email["text"].startswith("Hello,") and email["adapted"]["html"]
+    assert not slack["text"].startswith("Hello,")
+
+
+async def test_failed_guard_falls_back_and_reports(domain: Domain) -> None:
+    nlg = _nlg(domain, FakeGenerator("we will refund you $50", ("forbidden:refund_amount",)))
+    response = await nlg.generate("utter_generated", _tracker("web"), "rest")
+    assert response is not None
+    assert response["generation"] == {
+        "generated": False,
+        "guard_failures": ["forbidden:refund_amount"],
+        "mean_logprob": -0.4,
+        "tokens": 20,
+        "ms_per_token": 12.5,
+        "grounding": [{"score": 0.91, "conversation_id": "pc-0001"}],
+    }
+    assert "$50" not in response["text"]
+    assert response["buttons"][0]["payload"] == "/request_human"
+
+
+async def test_without_a_generator_the_domain_text_is_sent(domain: Domain) -> None:
+    nlg = _nlg(domain, None)
+    response = await nlg.generate("utter_generated", _tracker(None), "rest")
+    assert response is not None
+    assert response["generation"] == {"generated": False, "guard_failures": ["unavailable"]}
+    assert "talk to a person" in response["text"]
+
+
+async def test_timeout_falls_back(domain: Domain) -> None:
+    nlg = _nlg(domain, FakeGenerator(delay=1.0), timeout_s=0.1)
+    response = await nlg.generate("utter_generated", _tracker("web"), "rest")
+    assert response is not None
+    assert response["generation"]["guard_failures"] == ["timeout"]
+
+
+async def test_configured_responses_are_generated(domain: Domain) -> None:
+    generator = FakeGenerator()
+    nlg = _nlg(domain, generator, generate_for=["utter_generated", "utter_product_question"])
+    response = await nlg.generate("utter_product_question", _tracker("web"), "rest")
+    assert response is not None and response["generation"]["generated"] is True
+    plain = await nlg.generate("utter_greet", _tracker("web"), "rest")
+    assert plain is not None and "generation" not in plain and len(generator.calls) == 1
+
+
+async def test_generation_runs_off_the_event_loop(domain: Domain) -> None:
+    nlg = _nlg(domain, FakeGenerator(delay=0.6))
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    await nlg.generate("utter_generated", _tracker("web"), "rest")
+    task.cancel()
+    assert ticks >= 5  # the loop kept running while the generator worked (blocked: 0-1)
+
+
+def test_recent_turns_limit() -> None:
+    turns = recent_turns(_tracker("web"), 1)
+    assert turns == [Turn("agent", "Hi, welcome to Pinecrest Outfitters.")]
+    assert recent_turns(_tracker("web"), 0) == []
