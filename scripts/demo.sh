@@ -8,6 +8,8 @@ PORT=${PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false TF_CPP_MIN_LOG_LEVEL=3
 export RASA_TELEMETRY_ENABLED=false PYTHONPATH="$PWD"
+# Sanic drops a new connection idle for 5 s; a busy bot writes to the action server later.
+export SANIC_KEEP_ALIVE_TIMEOUT=${SANIC_KEEP_ALIVE_TIMEOUT:-60}
 
 .venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" &
 actions_pid=$!

@@ -127,7 +127,15 @@ def running_fleet(
     one bot behind a load balancer. The first server logs to ``rasa.log``, the others
     to ``rasa-<i>.log``.
     """
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **(env_extra or {})}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HF_HUB_OFFLINE": "1",
+        # Sanic closes a new connection that sends nothing for 5 s; a busy Rasa server
+        # opens its connection to the action server and writes later than that.
+        "SANIC_KEEP_ALIVE_TIMEOUT": "60",
+        **(env_extra or {}),
+    }
     actions_port = free_port()
     ports = ports or [free_port() for _ in range(count)]
     endpoints = tmp / "endpoints.yml"
