@@ -1,0 +1,135 @@
+"""Three suggested replies for the agent.
+
+With a loaded generator (:mod:`bot.nlg.generation.registry`) three replies are sampled
+with different seeds; without one, the grounding index's top replies are used, and as a
+last resort replies written for the ticket's intents. Generation runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.handoff.model import MessageAuthor, Ticket
+
+logger = logging.getLogger(__name__)
+
+COUNT = 3
+
+# Last-resort suggestions, by the ticket's latest intent.
+FALLBACK: Mapping[str, Sequence[str]] = {
+    "order_status": (
+        "Let me check that order for you. Could you share the order number (PC-123456)?",
+        "I'm looking into your order now, one moment please.",
+        "Thanks for waiting. Here's what I can see about your order:",
+    ),
+    "complaint": (
+        "I'm sorry about this, and I'll sort it out with you now.",
+        "Thanks for telling us. Could you give me a few more details so I can fix it?",
+        "I understand how frustrating that is. Let me see what I can do.",
+    ),
+}
+GENERIC: Sequence[str] = (
+    "Hi, I'm a member of the Pinecrest team. How can I help you today?",
+    "Thanks for waiting. I've read your conversation with the assistant; let me help.",
+    "Could you tell me a bit more so I can look into it?",
+)
+
+
+def _conversation(ticket: Ticket) -> tuple[list[tuple[str, str]], str]:
+    """Earlier turns as ``(role, text)`` and the customer's latest message."""
+    turns: list[tuple[str, str]] = [
+        ("customer" if t.role == "user" else "bot", t.text) for t in ticket.transcript
+    ]
+    for m in ticket.messages:
+        role = "customer" if m.author is MessageAuthor.CUSTOMER else m.author.value
+        turns.append((role, m.text))
+    for i in range(len(turns) - 1, -1, -1):
+        if turns[i][0] == "customer":
+            return turns[:i], turns[i][1]
+    return turns, ""
+
+
+def _generated(ticket: Ticket, name: str) -> list[str]:
+    from bot.nlg.generation.generator import Generator
+    from bot.nlg.generation.registry import generator_registry
+
+    generator = generator_registry().get(name)
+    if generator is None:
+        return []
+    context, message = _conversation(ticket)
+    if not message:
+        return []
+    turns = _turns(context)
+    replies: list[str] = []
+    if isinstance(generator, Generator) and generator.index is not None:
+        replies.extend(hit.reply for hit in generator.index.search([message], COUNT)[0])
+    for seed in range(COUNT):
+        if len(replies) >= COUNT:
+            break
+        sampler = generator
+        if isinstance(generator, Generator):
+            sampler = copy.copy(generator)  # shares the model and its lock
+            sampler.options = dataclasses.replace(
+                generator.options, temperature=max(0.7, generator.options.temperature), seed=seed
+            )
+        result = sampler.generate(turns, message, ticket.channel)
+        if result.ok and result.text and result.text not in replies:
+            replies.append(result.text)
+    return replies[:COUNT]
+
+
+def _turns(context: Sequence[tuple[str, str]]) -> list[Any]:
+    from bot.nlg.generation.pairs import Turn
+
+    return [Turn("customer" if role == "customer" else "agent", text) for role, text in context]
+
+
+def fallback_suggestions(ticket: Ticket) -> list[str]:
+    """Suggestions for the ticket's latest intent, filled up with generic ones."""
+    intent = ticket.intents[-1] if ticket.intents else ""
+    replies = list(FALLBACK.get(intent, ()))
+    for reply in GENERIC:
+        if len(replies) >= COUNT:
+            break
+        if reply not in replies:
+            replies.append(reply)
+    return replies[:COUNT]
+
+
+class Suggester:
+    """Makes three suggestions per ticket.
+
+    Args:
+        generator_name: The generator's name in the process's generator registry.
+    """
+
+    def __init__(self, generator_name: str = "default") -> None:
+        self.generator_name = generator_name
+
+    async def suggest(self, ticket: Ticket) -> list[str]:
+        """Three suggested replies to the customer's latest message.
+
+        Args:
+            ticket: The ticket, with transcript and messages.
+
+        Returns:
+            Three replies, best first.
+        """
+        try:
+            replies = await asyncio.to_thread(_generated, ticket, self.generator_name)
+        except Exception as e:  # a broken model must not break the inbox
+            logger.warning(
+                "Suggestions for ticket %s not generated (%s).", ticket.id, type(e).__name__
+            )
+            replies = []
+        for reply in fallback_suggestions(ticket):
+            if len(replies) >= COUNT:
+                break
+            if reply not in replies:
+                replies.append(reply)
+        return replies[:COUNT]

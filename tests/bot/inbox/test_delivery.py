@@ -1,0 +1,54 @@
+"""The delivery worker: once per message, even with two workers, and retries after failures."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.inbox.delivery import DeliveryWorker
+from tests.bot.inbox.conftest import Inbox, make_ticket
+
+
+async def test_two_concurrent_workers_deliver_each_message_once_in_order(inbox: Inbox) -> None:
+    s = inbox.service
+    ticket = await make_ticket(inbox.queue)
+    await s.claim(inbox.alice, ticket.id)
+    texts = [f"message {i}" for i in range(5)]
+    for text in texts:
+        await s.reply(inbox.alice, ticket.id, text)
+    other = DeliveryWorker(
+        inbox.queue, inbox.db, inbox.deliverer, tickets=s.known_ticket_ids, retry_seconds=0.0
+    )
+    for _ in range(3):
+        await asyncio.gather(s.delivery.run_once(), other.run_once(), s.delivery.run_once())
+    assert [text for _, text, _ in inbox.deliverer.sent] == texts
+    assert await inbox.queue.pending_deliveries(ticket.id) == []
+    # Running again sends nothing more.
+    assert await s.delivery.run_once() + await other.run_once() == 0
+    assert len(inbox.deliverer.sent) == 5
+
+
+async def test_a_failed_send_is_retried_and_later_messages_wait(inbox: Inbox) -> None:
+    s = inbox.service
+    ticket = await make_ticket(inbox.queue)
+    await s.claim(inbox.alice, ticket.id)
+    await s.reply(inbox.alice, ticket.id, "first")
+    await s.reply(inbox.alice, ticket.id, "second")
+    inbox.deliverer.fail = 1
+    assert await s.delivery.run_once() == 0
+    assert len(await inbox.queue.pending_deliveries(ticket.id)) == 2
+    assert await s.delivery.run_once() == 2
+    assert [text for _, text, _ in inbox.deliverer.sent] == ["first", "second"]
+
+
+async def test_a_message_recorded_as_sent_is_not_sent_again(inbox: Inbox) -> None:
+    """A worker that died after sending but before marking the ticket does not resend."""
+    s = inbox.service
+    ticket = await make_ticket(inbox.queue)
+    await s.claim(inbox.alice, ticket.id)
+    message = await s.reply(inbox.alice, ticket.id, "only once")
+    worker = s.delivery
+    assert await worker._claim(ticket.id, message.message_id) == "taken"
+    await worker._sent(message.message_id)  # sent; crash before mark_delivered
+    assert await worker.run_once() == 0
+    assert inbox.deliverer.sent == []
+    assert await inbox.queue.pending_deliveries(ticket.id) == []

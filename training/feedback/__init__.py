@@ -1,0 +1,1 @@
+"""Agent feedback from the inbox turned into training data (``export-feedback``)."""
