@@ -11,6 +11,14 @@ export RASA_TELEMETRY_ENABLED=false PYTHONPATH="$PWD"
 # Sanic drops a new connection idle for 5 s; a busy bot writes to the action server later.
 export SANIC_KEEP_ALIVE_TIMEOUT=${SANIC_KEEP_ALIVE_TIMEOUT:-60}
 
+# An inbox admin for the demo, made once; its password is kept in a private file.
+ADMIN_FILE=.cache/demo-admin-password
+if [[ ! -s $ADMIN_FILE ]]; then
+    mkdir -p .cache
+    (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))' > "$ADMIN_FILE")
+    .venv/bin/python -m bot.inbox add-user admin --role admin --password-stdin < "$ADMIN_FILE"
+fi
+
 .venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" &
 actions_pid=$!
 trap 'kill $actions_pid 2>/dev/null || true' EXIT
@@ -18,7 +26,13 @@ trap 'kill $actions_pid 2>/dev/null || true' EXIT
 cat <<MSG
 
   Pinecrest Outfitters support bot is starting on http://localhost:$PORT
-  (it takes ~20 s to load). Then talk to it:
+  (it takes ~30 s to load). Then:
+
+    Web widget demo page:  http://localhost:$PORT/widget
+    Agent inbox:           http://localhost:$PORT/webhooks/inbox/
+                           user admin, password in $ADMIN_FILE
+
+  Or talk to it over REST:
 
     curl -s localhost:$PORT/webhooks/rest/webhook \\
          -H 'Content-Type: application/json' \\
@@ -28,5 +42,9 @@ cat <<MSG
   Parse only (intent + ranking):  curl -s localhost:$PORT/model/parse -d '{"text": "I want a refund"}'
 
 MSG
+# Open the demo page in a browser when there is one (a desktop session).
+if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]] && command -v xdg-open >/dev/null 2>&1; then
+    (sleep 40 && xdg-open "http://localhost:$PORT/widget" >/dev/null 2>&1 || true) &
+fi
 .venv/bin/rasa run -m "$MODEL" --enable-api --port "$PORT" \
     --credentials credentials.yml --endpoints endpoints.yml

@@ -205,6 +205,24 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
             logger.warning("Generation timed out for %s.", tracker.sender_id)
             return await self._fallback(tracker, output_channel, None, ["timeout"], **kwargs)
         if not generation.ok:
+            retrieved = _retrieval_fallback(generator, generation, message)
+            if retrieved is not None:
+                logger.info(
+                    "Generated reply for %s rejected (%s); sending the past reply it was "
+                    "grounded on.",
+                    tracker.sender_id,
+                    ", ".join(generation.guard_failures),
+                )
+                response = _with_generation({"text": retrieved}, generation, [])
+                if response is not None:
+                    response[GENERATION_KEY].update(
+                        {
+                            "generated": False,
+                            "retrieved": True,
+                            "rejected": list(generation.guard_failures),
+                        }
+                    )
+                return response
             logger.info(
                 "Generated reply for %s rejected (%s); sending the fallback.",
                 tracker.sender_id,
@@ -230,6 +248,26 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
             logger.error("The domain has no response '%s'.", self.settings.fallback_response)
             response = {"text": "Sorry, I can't answer that right now. Ask for a person any time."}
         return _with_generation(response, generation, failures)
+
+
+def _retrieval_fallback(
+    generator: TextGenerator, generation: Generation, message: str
+) -> str | None:
+    """Return the past reply a rejected generation was grounded on, when it may stand in.
+
+    Only a reply to a near-identical question (``grounded_min_score``) that itself passes
+    the PII and placeholder guards qualifies: it is the company's own answer, so sending
+    it beats a generic fallback. Generators without guardrails (fakes) get ``None``.
+    """
+    guardrails = getattr(generator, "guardrails", None)
+    if guardrails is None or not generation.grounding:
+        return None
+    top = generation.grounding[0]
+    if top.score < guardrails.config.grounded_min_score:
+        return None
+    if guardrails.pii(top.reply, [message]) or guardrails.placeholders(top.reply):
+        return None
+    return top.reply
 
 
 def adapted_dict(adapted: AdaptedReply) -> dict[str, Any]:

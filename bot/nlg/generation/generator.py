@@ -131,6 +131,13 @@ class Generator:
         # well, and parallel decodes on a few cores only slow each other down.
         self._lock = threading.Lock()
 
+    def _drifted(self, text: str, grounding: Sequence[GroundingHit]) -> bool:
+        """Whether a reply strays from a past reply to a near-identical question."""
+        config = self.guardrails.config
+        if self.index is None or not grounding or grounding[0].score < config.grounded_min_score:
+            return False
+        return self.index.similarity(text, grounding[0].reply) < config.min_grounded_similarity
+
     def ground(self, message: str) -> tuple[GroundingHit, ...]:
         """Return the past replies for ``message`` that go into the prompt."""
         if self.index is None or not self.options.grounding_k:
@@ -188,6 +195,8 @@ class Generator:
             decoded = self.decoder.decode(ids, config, on_token)
         customer_texts = [t.text for t in context if t.role == "customer"] + [message]
         failures = self.guardrails.check(decoded.text, decoded.mean_logprob, customer_texts)
+        if not failures and self._drifted(decoded.text, grounding):
+            failures.append("off_grounding")
         logger.debug(
             "Generated %d tokens at %.1f ms/token (prompt %d tokens, %d grounding).",
             len(decoded.token_ids),

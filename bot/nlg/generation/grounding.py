@@ -119,6 +119,11 @@ class GroundingIndex:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 
+    def similarity(self, text: str, other: str) -> float:
+        """Return the cosine similarity of two texts under the index's encoder."""
+        a, b = self._encode(self._embedder, [text, other])
+        return float(a @ b)
+
     def search(
         self,
         queries: Sequence[str],

@@ -75,6 +75,10 @@ class GuardConfig:
         allowed_values: PII-looking values that are fine anywhere (documented examples).
         max_repeated_ngram_ratio: Highest share of repeated word 3-grams.
         min_distinct_word_ratio: Lowest share of distinct words (for replies of 8+ words).
+        grounded_min_score: When the best past reply answered a question at least this
+            similar, the reply must stay close to it ...
+        min_grounded_similarity: ... with at least this cosine similarity, else it fails
+            as ``off_grounding`` (the model drifted from what the company says).
     """
 
     min_chars: int = 8
@@ -85,6 +89,8 @@ class GuardConfig:
     allowed_values: tuple[str, ...] = ("PC-123456",)
     max_repeated_ngram_ratio: float = 0.3
     min_distinct_word_ratio: float = 0.35
+    grounded_min_score: float = 0.75
+    min_grounded_similarity: float = 0.45
 
     def __post_init__(self) -> None:
         if self.min_chars < 0 or self.max_chars <= self.min_chars:

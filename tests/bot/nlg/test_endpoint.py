@@ -18,6 +18,7 @@ from bot.errors import ConfigError
 from bot.nlg.endpoint import ChannelAwareNLG, NLGSettings, recent_turns
 from bot.nlg.generation.generator import Generation
 from bot.nlg.generation.grounding import GroundingHit
+from bot.nlg.generation.guardrails import Guardrails
 from bot.nlg.generation.pairs import Turn
 from bot.nlg.generation.registry import GeneratorRegistry
 
@@ -184,3 +185,49 @@ def test_recent_turns_limit() -> None:
     turns = recent_turns(_tracker("web"), 1)
     assert turns == [Turn("agent", "Hi, welcome to Pinecrest Outfitters.")]
     assert recent_turns(_tracker("web"), 0) == []
+
+
+class GuardedFakeGenerator(FakeGenerator):
+    """A fake that, like the real generator, carries its guardrails."""
+
+    def __init__(self, past_reply: str, score: float, failures: tuple[str, ...]) -> None:
+        super().__init__("The moon is made of cheese.", failures)
+        self.guardrails = Guardrails()
+        self.past_reply, self.score = past_reply, score
+
+    def generate(
+        self, context: Sequence[Turn], message: str, channel: str | None = None, **kwargs: object
+    ) -> Generation:
+        hit = GroundingHit(self.past_reply, self.score, "is the tent waterproof", "pc-0001")
+        return Generation(self.text, -0.4, 20, 12.5, self.failures, (hit,))
+
+
+async def test_rejected_reply_falls_back_to_the_company_answer_it_was_grounded_on(
+    domain: Domain,
+) -> None:
+    past = "Yes, the Ridge 2 has a 3000 mm flysheet and taped seams."
+    nlg = _nlg(domain, GuardedFakeGenerator(past, 0.92, ("off_grounding",)))
+    response = await nlg.generate("utter_generated", _tracker("web"), "rest")
+    assert response is not None
+    assert response["text"] == past
+    info = response["generation"]
+    assert info["retrieved"] is True and info["generated"] is False
+    assert info["guard_failures"] == [] and info["rejected"] == ["off_grounding"]
+
+
+@pytest.mark.parametrize(
+    ("past", "score"),
+    [
+        ("Your order [ORDER_1] shipped yesterday.", 0.95),  # a placeholder never goes out
+        ("Yes, the Ridge 2 has a 3000 mm flysheet.", 0.5),  # not the same question
+    ],
+)
+async def test_no_retrieval_fallback_for_unsafe_or_distant_past_replies(
+    domain: Domain, past: str, score: float
+) -> None:
+    nlg = _nlg(domain, GuardedFakeGenerator(past, score, ("low_logprob",)))
+    response = await nlg.generate("utter_generated", _tracker("web"), "rest")
+    assert response is not None
+    assert response["text"] != past
+    assert response["generation"]["guard_failures"] == ["low_logprob"]
+    assert response["buttons"][0]["payload"] == "/request_human"

@@ -89,3 +89,19 @@ def test_bad_options_are_config_errors() -> None:
         GenerationTrainConfig.from_dict({"epochs": 1, "unknown": 2})
     with pytest.raises(ConfigError):
         checkpoint.read_meta(Path("/nonexistent"))
+
+
+def test_a_reply_that_drifts_from_a_near_identical_past_answer_fails(
+    tiny_trained: checkpoint.TrainedGenerator,
+) -> None:
+    generator = tiny_trained.generator
+    assert generator.index is not None
+    question = SAMPLE_PAIRS[0].customer
+    (top, *_) = generator.ground(question)
+    config = generator.guardrails.config
+    assert top.score >= config.grounded_min_score, "the question itself is in the index"
+    assert generator._drifted(top.reply, [top]) is False
+    assert generator._drifted("Bananas are yellow and grow in bunches.", [top]) is True
+    # Far from any past question: no past answer to hold the reply to.
+    weak = type(top)(top.reply, config.grounded_min_score - 0.1, top.question, "x")
+    assert generator._drifted("Bananas are yellow and grow in bunches.", [weak]) is False
