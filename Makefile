@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo train test test-fast lint typecheck bench-intents clean
+.PHONY: setup demo train test test-fast lint typecheck bench-intents bench-generation bench-soak bench-handoff bench-discovery bench-prepare bench-sentiment clean
 
 setup:  ## make .venv (Python 3.10) and install everything; a second run takes seconds
 	@scripts/setup.sh
@@ -41,6 +41,24 @@ typecheck: setup
 
 bench-intents: setup  ## Banking77 side by side with Rasa's DIET (long: see docs/benchmarks.md)
 	$(PY) bench/intents.py
+
+bench-generation: setup  ## decoding speed: our int8 KV-cache loop vs model.generate fp32
+	$(PY) bench/generation_speed.py
+
+bench-soak: setup $(MODEL_DIR)/pinecrest.tar.gz  ## 500 messages over web, Slack, Telegram, email
+	$(PY) bench/soak.py --model $(MODEL_DIR)/pinecrest.tar.gz
+
+bench-handoff: setup $(MODEL_DIR)/pinecrest.tar.gz  ## 200 concurrent handoffs, two instances on Redis
+	$(PY) bench/handoff.py --model $(MODEL_DIR)/pinecrest.tar.gz
+
+bench-discovery: setup  ## intent discovery NMI/ARI on Bitext and Banking77
+	$(PY) bench/intent_discovery.py
+
+bench-prepare: setup  ## python -m training prepare on generated conversations
+	$(PY) bench/prepare.py
+
+bench-sentiment: setup  ## the escalation sentiment check against plain VADER
+	$(PY) bench/sentiment.py
 
 clean:
 	rm -rf $(MODEL_DIR) .pytest_cache .mypy_cache .ruff_cache
