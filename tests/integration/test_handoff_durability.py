@@ -36,10 +36,8 @@ def _until(check: Callable[[], Any], timeout: float = 30.0) -> Any:
     raise AssertionError("condition not met in time")
 
 
-def _files(tmp: Path) -> tuple[str, str, dict[str, str]]:
+def _files(tmp: Path) -> tuple[str, str]:
     queue = tmp / "handoff.db"
-    bot_endpoints = tmp / "bot-endpoints.yml"
-    bot_endpoints.write_text(f"handoff_queue:\n  type: sqlite\n  path: {queue}\n")
     credentials = f"""\
 rest:
 bot.inbox.channel.InboxInput:
@@ -61,7 +59,9 @@ tracker_store:
   dialect: sqlite
   db: {tmp / "tracker.db"}
 """
-    return credentials, endpoints, {"BOT_ENDPOINTS": str(bot_endpoints)}
+    # running_bot writes these endpoints and points $BOT_ENDPOINTS (the action server's
+    # queue) at them, so the bot, the action server and the inbox share one queue file.
+    return credentials, endpoints
 
 
 def _say(url: str, text: str) -> list[dict[str, Any]]:
@@ -104,14 +104,14 @@ def test_kill_9_mid_handoff_keeps_ticket_messages_claim_and_pause(
     UserStore(InboxDB(tmp_path / "inbox.db"), bcrypt_rounds=4).add_user_sync(
         "alice", "alice-pass", "agent"
     )
-    credentials, endpoints, env = _files(tmp_path)
+    credentials, endpoints = _files(tmp_path)
     run1, run2 = tmp_path / "run1", tmp_path / "run2"
     run1.mkdir()
     run2.mkdir()
     session = requests.Session()
 
     with running_bot(
-        sample_bot_model, run1, credentials=credentials, endpoints_extra=endpoints, env_extra=env
+        sample_bot_model, run1, credentials=credentials, endpoints_extra=endpoints
     ) as bot:
         _say(bot.url, "/request_human")
         inbox = Inbox(bot.url, session)
@@ -129,7 +129,7 @@ def test_kill_9_mid_handoff_keeps_ticket_messages_claim_and_pause(
         bot.process.wait(timeout=10)
 
     with running_bot(
-        sample_bot_model, run2, credentials=credentials, endpoints_extra=endpoints, env_extra=env
+        sample_bot_model, run2, credentials=credentials, endpoints_extra=endpoints
     ) as bot:
         inbox = Inbox(bot.url, session)
         after = inbox.get(f"/tickets/{ticket_id}")  # the session survived the restart too

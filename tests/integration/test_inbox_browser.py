@@ -34,10 +34,8 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
-def _config(tmp: Path) -> tuple[str, str, dict[str, str]]:
+def _config(tmp: Path) -> tuple[str, str]:
     queue = tmp / "handoff.db"
-    bot_endpoints = tmp / "bot-endpoints.yml"
-    bot_endpoints.write_text(f"handoff_queue:\n  type: sqlite\n  path: {queue}\n")
     credentials = f"""\
 rest:
 channels.webchat.WebChatInput:
@@ -56,7 +54,9 @@ event_broker:
   type: bot.handoff.relay.HandoffRelayBroker
   no_ticket_cache_seconds: 0
 """
-    return credentials, endpoints, {"BOT_ENDPOINTS": str(bot_endpoints)}
+    # running_bot writes these endpoints and points $BOT_ENDPOINTS (the action server's
+    # queue) at them, so the bot, the action server and the inbox share one queue file.
+    return credentials, endpoints
 
 
 def test_agent_answers_in_the_inbox_and_hands_back_to_the_bot(
@@ -65,13 +65,12 @@ def test_agent_answers_in_the_inbox_and_hands_back_to_the_bot(
     UserStore(InboxDB(tmp_path / "inbox.db"), bcrypt_rounds=4).add_user_sync(
         "alice", "alice-pass", "agent"
     )
-    credentials, endpoints, env = _config(tmp_path)
+    credentials, endpoints = _config(tmp_path)
     with running_bot(
         sample_bot_model,
         tmp_path,
         credentials=credentials,
         endpoints_extra=endpoints,
-        env_extra=env,
     ) as bot:
         agent = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
         agent.goto(bot.url + "/webhooks/inbox/")
