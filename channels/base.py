@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.errors import BadRequestError, BotError
-from bot.nlg.adapter import AdaptedReply, adapt_reply, channel_from
+from bot.nlg.adapter import AdaptedReply, adapt_reply
 from bot.nlg.channel_style import ChannelStyles
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
     "adapted_reply",
     "channel_styles",
     "message_metadata",
-    "describe_channel",
     "namespaced_sender_id",
     "outbound_registry",
     "parse_json_body",
@@ -367,8 +366,3 @@ def outbound_registry() -> OutboundRegistry:
     asks them for their blueprint; the inbox and the handoff delivery look up here.
     """
     return _REGISTRY
-
-
-def describe_channel(metadata: Mapping[str, Any] | None, output_channel: str | None) -> str:
-    """Return the style name of a message's channel (thin wrapper for channels)."""
-    return channel_from(metadata, output_channel, known=list(channel_styles()))
