@@ -54,6 +54,7 @@ BUTTONS_ONLY_TEXT = "Please choose:"
 DEFAULT_HTTP_TIMEOUT_S = 30.0
 """Connect, read, write and pool timeouts of the Bot API client, in seconds."""
 
+
 class _RedactToken(logging.Filter):
     """Hides the bot token in log records (httpx logs each request's URL, token included)."""
 
