@@ -196,11 +196,19 @@ class Inbox:
         return len(self.times.get(recipient, ()))
 
     async def poll(self) -> None:
-        """Refresh every few milliseconds and wake the waiters (run as a task)."""
+        """Refresh every few milliseconds and wake the waiters (run as a task).
+
+        The waiters are woken whenever more deliveries have been seen than at the last
+        wake-up, whoever read them: a conversation's own :meth:`refresh` may pick up
+        another recipient's delivery, and comparing only with the count before this
+        task's refresh would then never wake that recipient's waiter (it timed out
+        although its reply had arrived in time).
+        """
+        woken_at = 0
         while True:
-            before = self._seen
             self.refresh()
-            if self._seen != before:
+            if self._seen != woken_at:
+                woken_at = self._seen
                 async with self._changed:
                     self._changed.notify_all()
             await asyncio.sleep(POLL_S)

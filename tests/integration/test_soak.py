@@ -20,6 +20,7 @@ from tests.integration.soak_driver import (
     RATE_LIMIT,
     Exchange,
     Fakes,
+    Inbox,
     SoakPlan,
     SoakReport,
     check_conversation,
@@ -160,3 +161,24 @@ def test_email_expects_one_mail_per_turn_and_the_plan_spreads_evenly() -> None:
     assert [sum(map(len, scripts[c])) for c in CHANNELS] == [6, 6, 5, 5]
     assert [len(scripts[c]) for c in CHANNELS] == [2, 2, 1, 1]
     assert RATE_LIMIT["burst"] >= PLAN.per_sender
+
+
+async def test_inbox_wakes_a_waiter_whose_reply_another_conversation_read() -> None:
+    """A delivery picked up by someone else's refresh still wakes its waiter promptly.
+
+    This was the bench's "late" Slack reply: the reply had arrived, but the poller only
+    woke waiters when its own refresh found something new.
+    """
+    deliveries: list[tuple[str, float | None]] = []
+    inbox = Inbox(lambda: list(deliveries))
+    poller = asyncio.create_task(inbox.poll())
+    try:
+        waiter = asyncio.create_task(inbox.wait_beyond("D1", 0))
+        await asyncio.sleep(0.1)  # the waiter waits; the poller has seen nothing
+        deliveries.append(("D1", None))
+        inbox.refresh()  # another conversation's refresh reads D1's delivery first
+        arrived = await asyncio.wait_for(waiter, timeout=2.0)
+    finally:
+        poller.cancel()
+    assert arrived == inbox.times["D1"][0]
+    assert inbox.count("D1") == 1
