@@ -173,6 +173,8 @@ def main() -> int:
             print(proc.stderr[-3000:], file=sys.stderr)
             return proc.returncode
         timings = [line for line in proc.stderr.splitlines() if "timings:" in line]
+        embedder = [line for line in proc.stderr.splitlines() if "near-dedupe embedder:" in line]
+        workers = _workers(args.extra, load)
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         peak_mb = usage.ru_maxrss / 1024
         cpu_s = usage.ru_utime + usage.ru_stime
@@ -181,6 +183,8 @@ def main() -> int:
         "conversations": args.conversations,
         "taskmaster_share": args.taskmaster_share,
         "extra_options": args.extra,
+        "workers": workers,
+        "embedder": embedder[-1].split("embedder: ", 1)[-1] if embedder else None,
         "accepted": report["ingest"]["accepted"],
         "turns": report["ingest"]["turns"],
         "wall_s": round(wall, 1),
@@ -213,6 +217,19 @@ def main() -> int:
     print(f"| phases | {result['phases']} |")
     print(f"| load average before/after | {load_before[0]:.2f} / {load_after[0]:.2f} |")
     return 0
+
+
+def _workers(extra: list[str], load: Path) -> int:
+    """The PII-detection processes the run used: ``--workers`` or the CLI's default."""
+    for i, option in enumerate(extra):
+        if option == "--workers" and i + 1 < len(extra):
+            return int(extra[i + 1])
+        if option.startswith("--workers="):
+            return int(option.split("=", 1)[1])
+    sys.path.insert(0, str(ROOT))
+    from training.prepare.cli import auto_workers
+
+    return auto_workers(load)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from bot.errors import BotError
@@ -14,6 +15,10 @@ from training.prepare.pipeline import outputs, prepare
 logger = logging.getLogger(__name__)
 
 HELP = "clean, redact, dedupe, balance and split transcripts into Rasa NLU data and pairs"
+
+# Below this much input, starting worker processes (each loads spaCy) costs more than it saves.
+AUTO_WORKERS_MIN_BYTES = 2_000_000
+AUTO_WORKERS_MAX = 4
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -75,8 +80,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="processes for PII detection (each loads spaCy, ~300 MB); 2 on a 2-core machine",
+        default=None,
+        help="processes for PII detection (each loads spaCy, ~300 MB); default: one per CPU "
+        f"core (at most {AUTO_WORKERS_MAX}) for inputs over 2 MB, else 1",
     )
     parser.add_argument(
         "--force", action="store_true", help="overwrite files edited by hand or not ours"
@@ -120,8 +126,29 @@ def options_from_args(args: argparse.Namespace) -> PrepareOptions:
         context_turns=args.context_turns,
         seed=args.seed,
         force=args.force,
-        workers=args.workers,
+        workers=args.workers if args.workers is not None else auto_workers(args.input),
     )
+
+
+def auto_workers(path: Path) -> int:
+    """Return the default number of PII-detection processes for an input.
+
+    Args:
+        path: The transcript file or folder.
+
+    Returns:
+        One per CPU core (at most :data:`AUTO_WORKERS_MAX`) for a large input, else 1.
+
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if not cores or cores < 2:
+        return 1
+    try:
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        size = sum(p.stat().st_size for p in files)
+    except OSError:
+        return 1
+    return min(cores, AUTO_WORKERS_MAX) if size >= AUTO_WORKERS_MIN_BYTES else 1
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,6 +3,15 @@
 Near duplicates are found within one group (an intent, or the unlabelled pool): examples
 are embedded in batches with all-MiniLM-L6-v2, normalised, and compared block by block
 against the examples already kept, so memory stays at one block times the kept set.
+
+What is embedded: the NLU examples (one pass per intent) and the unlabelled openers, each
+distinct normalised text once (exact duplicates are dropped before, across intents), so a
+hash-to-vector cache would never hit within a run. Generation pairs are not embedded: they
+are de-duplicated exactly only, since two pairs with near-identical customer messages but
+different context or agent replies are different training signal for the generator, and
+embedding ~700-character agent replies would cost more than everything else together.
+
+Speed (the embedding was most of a 100,000-conversation run): see :class:`MiniLMEmbedder`.
 """
 
 from __future__ import annotations
@@ -57,15 +66,51 @@ class Embedder(Protocol):
 class MiniLMEmbedder:
     """The packaged all-MiniLM-L6-v2 through sentence-transformers (loaded on first use).
 
+    Tuned for near-duplicate detection on the CPU:
+
+    - ``max_seq_length`` 128 word pieces (the model's default is 256): customer messages are
+      short (Bitext requests: 13 pieces on average, at most 31), so this changes nothing for
+      them and halves the cost of the rare long email, whose first 128 pieces are plenty to
+      tell a copy from a different message.
+    - bfloat16 autocast where the CPU has native bf16 (AVX512-BF16/AMX; ``precision="auto"``):
+      2.7x faster than float32 on 1,000 Bitext requests. Against float32, the cosine of
+      500,000 pairs of them moved by 0.0005 on average and 0.0039 at most (0.0024 at most
+      among pairs above 0.85), and 2 of the 374 pairs at or above 0.95 changed side
+      (99.998% agreement). int8 dynamic quantisation of the linear layers was tried and
+      rejected: about as fast, but cosines moved by 0.036 on average and 0.22 at most, and
+      it saw 39 instead of 374 duplicate pairs.
+    - One torch thread by default. With two, 3,000 Bitext requests took 35.2 s instead of
+      5.9 s on the 2-core benchmark machine, which always shares its cores with other jobs:
+      OpenMP threads wait for each other whenever one is descheduled. On an idle machine two
+      threads would be at most ~2x faster; one thread never falls off that cliff.
+    - Inference mode and sentence-transformers' length-sorted batches of 128.
+
     Args:
         batch_size: Texts per forward pass.
         progress: Whether to show sentence-transformers' progress bar.
+        max_seq_length: Word pieces per text (longer texts are truncated).
+        precision: ``"auto"`` (bf16 where the CPU supports it natively, else fp32),
+            ``"bf16"`` or ``"fp32"``.
+        threads: Torch intra-op threads while encoding (restored afterwards); None keeps
+            torch's setting (one per core).
 
     """
 
-    def __init__(self, batch_size: int = 128, progress: bool = False) -> None:
+    def __init__(
+        self,
+        batch_size: int = 128,
+        progress: bool = False,
+        max_seq_length: int = 128,
+        precision: str = "auto",
+        threads: int | None = 1,
+    ) -> None:
+        if precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision must be auto, bf16 or fp32, not {precision!r}")
         self._batch_size = batch_size
         self._progress = progress
+        self._max_seq_length = max_seq_length
+        self._precision = precision
+        self._threads = threads
         self._model: SentenceTransformer | None = None
 
     @property
@@ -83,20 +128,47 @@ class MiniLMEmbedder:
                     "sentence-transformers", "near-duplicate detection"
                 ) from e
             self._model = SentenceTransformer(str(minilm_path()), device="cpu")
+            self._model.max_seq_length = self._max_seq_length
+            logger.info("near-dedupe embedder: MiniLM, %s", "bf16" if self.bf16 else "fp32")
         return self._model
+
+    @property
+    def bf16(self) -> bool:
+        """Whether encoding runs under bfloat16 autocast."""
+        if self._precision != "auto":
+            return self._precision == "bf16"
+        import torch
+
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):  # pragma: no cover - older or odd builds
+            return False
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Return normalised float32 embeddings, one row per text."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=self._progress,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        import torch
+
+        model = self.model
+        previous = torch.get_num_threads()
+        if self._threads is not None:
+            torch.set_num_threads(self._threads)
+        try:
+            with (
+                torch.inference_mode(),
+                torch.autocast("cpu", torch.bfloat16, enabled=self.bf16),
+            ):
+                vectors = model.encode(
+                    list(texts),
+                    batch_size=self._batch_size,
+                    convert_to_tensor=True,
+                    show_progress_bar=self._progress,
+                )
+        finally:
+            torch.set_num_threads(previous)
+        vectors = torch.nn.functional.normalize(vectors.float(), dim=1)
+        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
 
 
 def near_duplicate_mask(vectors: np.ndarray, threshold: float, block: int = 2048) -> np.ndarray:
