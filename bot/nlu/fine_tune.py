@@ -80,6 +80,7 @@ class FineTuneResult:
         steps: Optimiser steps taken.
         holdout_accuracy: Accuracy on the calibration split (``None`` without one).
         losses: Mean training loss per epoch.
+        holdout_indices: Positions (in the input) of the calibration split.
     """
 
     model: IntentEncoder
@@ -89,6 +90,7 @@ class FineTuneResult:
     steps: int
     holdout_accuracy: float | None = None
     losses: list[float] = field(default_factory=list)
+    holdout_indices: tuple[int, ...] = ()
 
 
 def resolve_device(name: str) -> torch.device:
@@ -218,13 +220,13 @@ def tokenize(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_lengt
 
 
 @torch.inference_mode()
-def predict_logits(
+def predict_outputs(
     model: IntentEncoder,
     encoded: Sequence[list[int]],
     pad_id: int,
     device: torch.device,
     batch_size: int = 64,
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Score pre-tokenized texts in length-sorted batches, returned in input order.
 
     Args:
@@ -235,19 +237,40 @@ def predict_logits(
         batch_size: Texts per forward pass.
 
     Returns:
-        ``(n, num_labels)`` logits on the CPU.
+        ``(n, num_labels)`` logits and ``(n, hidden)`` sentence vectors, on the CPU.
     """
     model.eval()
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    chunks: list[torch.Tensor] = []
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        ids, mask = collate(encoded, idx, pad_id, device)
-        chunks.append(model(ids, mask).float().cpu())
-    logits = torch.cat(chunks) if chunks else torch.empty(0, model.head.out_features)
-    result = torch.empty_like(logits)
-    result[torch.tensor(order, dtype=torch.long)] = logits
-    return result
+    logit_chunks: list[torch.Tensor] = []
+    vector_chunks: list[torch.Tensor] = []
+    # no_grad, not inference_mode: the temperature fit differentiates through the logits.
+    with torch.no_grad():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            ids, mask = collate(encoded, idx, pad_id, device)
+            vectors = model.embed(ids, mask)
+            logit_chunks.append(model.head(vectors).float().cpu())
+            vector_chunks.append(vectors.float().cpu())
+    if not logit_chunks:
+        hidden = int(model.head.in_features)
+        return torch.empty(0, model.head.out_features), torch.empty(0, hidden)
+    positions = torch.tensor(order, dtype=torch.long)
+    logits, vectors = torch.cat(logit_chunks), torch.cat(vector_chunks)
+    logits_out, vectors_out = torch.empty_like(logits), torch.empty_like(vectors)
+    logits_out[positions] = logits
+    vectors_out[positions] = vectors
+    return logits_out, vectors_out
+
+
+def predict_logits(
+    model: IntentEncoder,
+    encoded: Sequence[list[int]],
+    pad_id: int,
+    device: torch.device,
+    batch_size: int = 64,
+) -> torch.Tensor:
+    """Return only the logits of :func:`predict_outputs`."""
+    return predict_outputs(model, encoded, pad_id, device, batch_size)[0]
 
 
 def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, max_iter: int = 200) -> float:
@@ -417,4 +440,5 @@ def fine_tune(
         steps=total_steps,
         holdout_accuracy=holdout_accuracy,
         losses=losses,
+        holdout_indices=tuple(hold_idx),
     )

@@ -11,7 +11,8 @@ from transformers import PreTrainedTokenizerBase
 
 from bot.nlu import encoder
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta
-from bot.nlu.fine_tune import predict_logits, resolve_device, tokenize
+from bot.nlu.fine_tune import predict_outputs, resolve_device, tokenize
+from bot.nlu.ood import NeighbourGate
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class IntentPredictor:
         tokenizer: Its tokenizer.
         meta: Labels, token limit and temperature.
         device: Where to run the model.
+        gate: Out-of-scope gate that scales down the confidences of unfamiliar messages
+            (see :mod:`bot.nlu.ood`); ``None`` leaves the calibrated softmax as it is.
     """
 
     def __init__(
@@ -38,26 +41,47 @@ class IntentPredictor:
         tokenizer: PreTrainedTokenizerBase,
         meta: IntentModelMeta,
         device: torch.device | None = None,
+        gate: NeighbourGate | None = None,
     ) -> None:
         self.device = device or torch.device("cpu")
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.meta = meta
+        self.gate = gate
         self.pad_id = int(tokenizer.pad_token_id or 0)
 
     @classmethod
-    def from_dir(cls, directory: Path, device: str = "auto") -> IntentPredictor:
-        """Load a predictor from a checkpoint folder.
+    def from_dir(
+        cls, directory: Path, device: str = "auto", ood_quantile: float | None = None
+    ) -> IntentPredictor:
+        """Load a predictor (and its out-of-scope gate, if saved) from a checkpoint folder.
 
         Args:
             directory: Folder written by :func:`bot.nlu.encoder.save`.
             device: Device option, as in :class:`~bot.nlu.fine_tune.FineTuneConfig`.
+            ood_quantile: Overrides the gate's saved quantile (``0`` turns it off).
 
         Returns:
             The predictor.
         """
         model, tokenizer, meta = encoder.load(directory)
-        return cls(model, tokenizer, meta, resolve_device(device))
+        gate = NeighbourGate.load(directory, ood_quantile)
+        return cls(model, tokenizer, meta, resolve_device(device), gate)
+
+    def outputs(
+        self, texts: Sequence[str], batch_size: int = 64
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the raw logits and sentence vectors of ``texts``.
+
+        Args:
+            texts: Non-empty messages.
+            batch_size: Texts per forward pass.
+
+        Returns:
+            ``(n, num_labels)`` logits and ``(n, hidden)`` vectors.
+        """
+        encoded = tokenize(self.tokenizer, texts, self.meta.max_length)
+        return predict_outputs(self.model, encoded, self.pad_id, self.device, batch_size)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -66,6 +90,9 @@ class IntentPredictor:
 
     def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
         """Return calibrated intent probabilities.
+
+        With a gate, the probabilities of a message unlike the training data are scaled
+        down by its gate factor (they then sum to less than one).
 
         Args:
             texts: Non-empty messages.
@@ -76,9 +103,12 @@ class IntentPredictor:
         """
         if not texts:
             return torch.empty(0, len(self.labels))
-        encoded = tokenize(self.tokenizer, texts, self.meta.max_length)
-        logits = predict_logits(self.model, encoded, self.pad_id, self.device, batch_size)
-        return torch.softmax(logits / self.meta.temperature, dim=-1)
+        logits, vectors = self.outputs(texts, batch_size)
+        probs = torch.softmax(logits / self.meta.temperature, dim=-1)
+        if self.gate is not None and self.gate.active:
+            factors = torch.from_numpy(self.gate.factors(vectors.numpy()))
+            probs = probs * factors.unsqueeze(1)
+        return probs
 
     def rank(self, texts: Sequence[str], top_k: int = 10) -> list[list[IntentScore]]:
         """Return the ``top_k`` intents of each message, most likely first.

@@ -13,7 +13,10 @@ On ``rasa train`` it fine-tunes the packaged all-MiniLM-L6-v2 encoder end to end
 classification head (see :mod:`bot.nlu.fine_tune`); the checkpoint goes into Rasa's model
 storage. At run time it scores every message of the batch Rasa hands it in one pass and
 sets ``intent`` and ``intent_ranking`` with temperature-calibrated confidences, so that
-Rasa's ``FallbackClassifier`` turns low confidence into ``nlu_fallback``.
+Rasa's ``FallbackClassifier`` turns low confidence into ``nlu_fallback``. An out-of-scope
+gate (:mod:`bot.nlu.ood`, options ``ood_quantile`` and ``ood_neighbours``) scales those
+confidences down for messages unlike any training example, so that the same threshold
+also rejects out-of-scope messages the softmax is sure about.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from bot.errors import ConfigError
 from bot.nlu import encoder
 from bot.nlu.fine_tune import FineTuneConfig, fine_tune
 from bot.nlu.inference import IntentPredictor
+from bot.nlu.ood import NeighbourGate
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +58,17 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
     def get_default_config() -> dict[str, Any]:
         """Return the component's defaults; every fine-tuning option can be overridden."""
         defaults = dataclasses.asdict(FineTuneConfig())
-        defaults.update({"ranking_length": 10, "inference_batch_size": 64})
+        defaults.update(
+            {
+                "ranking_length": 10,
+                "inference_batch_size": 64,
+                # Messages less typical than this share of held-out in-scope ones get
+                # their confidences scaled down; 0 turns the out-of-scope gate off.
+                "ood_quantile": 0.05,
+                # Training examples whose similarity is averaged per message.
+                "ood_neighbours": 1,
+            }
+        )
         return defaults
 
     @staticmethod
@@ -109,6 +123,12 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             )
         if not 0.0 <= result.calibration_split < 0.5:
             raise ConfigError("TransformerIntentClassifier: calibration_split must be in [0, 0.5)")
+        merged = {**cls.get_default_config(), **config}
+        if not 0.0 <= float(merged["ood_quantile"]) < 1.0 or int(merged["ood_neighbours"]) < 1:
+            raise ConfigError(
+                "TransformerIntentClassifier: ood_quantile must be in [0, 1) and "
+                "ood_neighbours >= 1"
+            )
         return result
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -135,6 +155,8 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             self._fine_tune_config(self.component_config),
         )
         self._predictor = IntentPredictor(result.model, result.tokenizer, result.meta)
+        texts = [m.get(TEXT) for m in examples]
+        self._predictor.gate = self._fit_gate(texts, result.holdout_indices)
         self._report = {
             "examples": len(examples),
             "intents": len(result.meta.labels),
@@ -143,9 +165,45 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             "temperature": result.meta.temperature,
             "holdout_accuracy": result.holdout_accuracy,
             "epoch_losses": [round(x, 4) for x in result.losses],
+            "ood_gate": self._predictor.gate is not None,
         }
         self.persist()
         return self._resource
+
+    def _fit_gate(self, texts: list[str], holdout: tuple[int, ...]) -> NeighbourGate | None:
+        """Fit the out-of-scope gate on the trained model's sentence vectors.
+
+        Args:
+            texts: Every training text, in the order given to fine-tuning.
+            holdout: Positions of the calibration split in ``texts``.
+
+        Returns:
+            The gate, or ``None`` when it is off or there is no calibration split.
+        """
+        quantile = float(self.component_config.get("ood_quantile", 0.0))
+        if quantile <= 0 or not holdout or self._predictor is None:
+            if quantile > 0:
+                logger.warning(
+                    "Out-of-scope gate needs a calibration split (calibration_split > 0); "
+                    "training without it."
+                )
+            return None
+        _, vectors = self._predictor.outputs(texts)
+        held = set(holdout)
+        train_rows = [i for i in range(len(texts)) if i not in held]
+        gate = NeighbourGate.fit(
+            vectors[train_rows].numpy(),
+            vectors[list(holdout)].numpy(),
+            k=int(self.component_config.get("ood_neighbours", 1)),
+            quantile=quantile,
+        )
+        logger.info(
+            "Out-of-scope gate: %d training vectors, %d held-out references, quantile %.3f",
+            len(gate.bank),
+            len(gate.reference),
+            quantile,
+        )
+        return gate
 
     def persist(self) -> None:
         """Write the checkpoint and a training report into Rasa's model storage."""
@@ -158,6 +216,8 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 self._predictor.meta,
                 Path(directory),
             )
+            if self._predictor.gate is not None:
+                self._predictor.gate.save(Path(directory))
             (Path(directory) / REPORT_FILE).write_text(
                 json.dumps(self._report, indent=2), encoding="utf-8"
             )
@@ -176,7 +236,11 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             with model_storage.read_from(resource) as directory:
                 if not (Path(directory) / encoder.META_FILE).is_file():
                     raise ValueError("no intent model persisted")
-                predictor = IntentPredictor.from_dir(Path(directory), config.get("device", "auto"))
+                predictor = IntentPredictor.from_dir(
+                    Path(directory),
+                    config.get("device", "auto"),
+                    ood_quantile=config.get("ood_quantile"),
+                )
         except ValueError:
             logger.warning(
                 "No trained intent model found for %s; intents will not be predicted.",

