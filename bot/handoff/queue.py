@@ -75,6 +75,10 @@ class HandoffQueue(Protocol):
         """Queued tickets, highest priority first, then oldest first."""
         ...
 
+    async def list_open(self) -> list[Ticket]:
+        """Queued tickets in queue order, then claimed tickets, oldest first."""
+        ...
+
     async def position(self, ticket_id: str) -> int | None:
         """1-based place of the ticket in the queue, ``None`` when it is not queued."""
         ...
@@ -273,6 +277,22 @@ class StoreHandoffQueue(abc.ABC):
         """
         await self.reap_expired()
         return await self._queued()
+
+    async def list_open(self) -> list[Ticket]:
+        """Every open ticket: the queue, then the claimed tickets, oldest first.
+
+        Every process sharing the store sees the same list, whichever process enqueued
+        or claimed a ticket.
+
+        Returns:
+            Open tickets, after returning expired leases to the queue.
+        """
+        await self.reap_expired()
+        queued = await self._queued()
+        seen = {t.id for t in queued}
+        claimed = [t for t in await self._open_tickets() if t.id not in seen and t.is_open]
+        claimed.sort(key=lambda t: (t.created_at, t.id))
+        return queued + claimed
 
     async def position(self, ticket_id: str) -> int | None:
         """1-based place of a ticket in the queue.

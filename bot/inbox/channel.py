@@ -139,8 +139,7 @@ class InboxInput(InputChannel):
         await queue.initialize()
         self._queue = queue
         db = InboxDB(self.db_path)
-        service: InboxService
-        delivery = DeliveryWorker(queue, db, tickets=lambda: service.known_ticket_ids())
+        delivery = DeliveryWorker(queue, db)
         service = InboxService(
             queue=queue,
             db=db,

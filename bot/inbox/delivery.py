@@ -59,7 +59,8 @@ class DeliveryWorker:
         queue: The handoff queue (initialized by its owner).
         db: The inbox database, where claims are kept.
         deliverer: Sends the text; default: the process's outbound registry.
-        tickets: Returns the ids of tickets that may have pending messages.
+        tickets: Returns the ids of tickets that may have pending messages; default:
+            :meth:`ticket_ids` (every open ticket, and closed ones with a send to retry).
         claim_seconds: How long a send may take before another worker may retry it.
         retry_seconds: Back-off after a failed send (doubles per attempt, up to 60 s).
         clock: Returns the current Unix time.
@@ -184,16 +185,36 @@ class DeliveryWorker:
             await self.queue.mark_delivered(ticket_id, message.message_id)
         return sent
 
+    async def ticket_ids(self) -> list[str]:
+        """Tickets that may have messages to send.
+
+        Every open ticket in the queue (whichever process enqueued or claimed it), and
+        every ticket, resolved ones included, with a message whose send failed and waits
+        for its retry: resolving flushes the replies first, so a reply still unsent then
+        has a failed attempt recorded here.
+
+        Returns:
+            Ticket ids, open ones first.
+        """
+        open_ids = [t.id for t in await self.queue.list_open()]
+
+        def retrying(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT DISTINCT ticket_id FROM deliveries WHERE done=0 ORDER BY ticket_id"
+            ).fetchall()
+            return [r["ticket_id"] for r in rows]
+
+        return list(dict.fromkeys([*open_ids, *await self.db.run(retrying)]))
+
     async def run_once(self) -> int:
         """One pass over every ticket ``tickets()`` names.
 
         Returns:
             Messages sent.
         """
-        if self._tickets is None:
-            return 0
+        source = self._tickets or self.ticket_ids
         total = 0
-        for ticket_id in await self._tickets():
+        for ticket_id in await source():
             try:
                 total += await self.deliver_ticket(ticket_id)
             except BotError as e:

@@ -7,7 +7,6 @@ right intent. Each checks access, acts, writes the audit log and feeds the feedb
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Collection
@@ -29,15 +28,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 900.0
 MAX_REPLY_CHARS = 4000
-KEEP_RESOLVED_SECONDS = 3600.0
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS inbox_tickets (
-    ticket_id TEXT PRIMARY KEY,
-    seen_at REAL NOT NULL,
-    resolved_at REAL
-)
-"""
 
 
 class StateNotifier:
@@ -87,58 +77,14 @@ class InboxService:
 
     async def initialize(self) -> None:
         """Create every table the inbox needs."""
-        await self.db.ensure_schema(SCHEMA)
         await self.users.initialize()
         await self.audit.initialize()
         await self.feedback.initialize()
         await self.delivery.initialize()
 
-    # -- ticket bookkeeping ------------------------------------------------------------
-
-    async def _remember(self, tickets: Collection[Ticket]) -> None:
-        now = self.clock()
-
-        def write(conn: sqlite3.Connection) -> None:
-            for t in tickets:
-                conn.execute(
-                    "INSERT INTO inbox_tickets(ticket_id, seen_at, resolved_at) VALUES (?,?,?)"
-                    " ON CONFLICT(ticket_id) DO UPDATE SET resolved_at=excluded.resolved_at",
-                    (t.id, now, now if not t.is_open else None),
-                )
-            conn.execute(
-                "DELETE FROM inbox_tickets WHERE resolved_at IS NOT NULL AND resolved_at < ?",
-                (now - KEEP_RESOLVED_SECONDS,),
-            )
-
-        if tickets:
-            await self.db.run(write)
-
-    async def known_ticket_ids(self) -> list[str]:
-        """Tickets the inbox has seen that are open or were resolved recently."""
-
-        def read(conn: sqlite3.Connection) -> list[str]:
-            rows = conn.execute("SELECT ticket_id FROM inbox_tickets ORDER BY seen_at").fetchall()
-            return [r["ticket_id"] for r in rows]
-
-        return await self.db.run(read)
-
     async def all_tickets(self) -> list[Ticket]:
-        """Queued tickets plus every known open ticket (queue order, then by age)."""
-        queued = await self.queue.list_queued()
-        await self._remember(queued)
-        seen = {t.id for t in queued}
-        others: list[Ticket] = []
-        for ticket_id in await self.known_ticket_ids():
-            if ticket_id in seen:
-                continue
-            try:
-                ticket = await self.queue.get(ticket_id)
-            except BotError:
-                continue
-            if ticket.is_open:
-                others.append(ticket)
-        others.sort(key=lambda t: t.created_at)
-        return queued + others
+        """Every open ticket: the queue in order, then the claimed ones, oldest first."""
+        return await self.queue.list_open()
 
     # -- operations --------------------------------------------------------------------
 
@@ -161,7 +107,6 @@ class InboxService:
         """Take a queued ticket (or renew one's own claim)."""
         await self.ticket(user, ticket_id)
         ticket = await self.queue.claim(ticket_id, user.username, self.lease_seconds)
-        await self._remember([ticket])
         await self.audit.record(user.username, "claim", ticket_id)
         if self.notifier is not None:
             await self.notifier.notify(ticket.conversation_id, "agent")
@@ -229,7 +174,6 @@ class InboxService:
         access.require_holder(user, ticket)
         await self.delivery.deliver_ticket(ticket_id)
         ticket = await self.queue.resolve(ticket_id, user.username)
-        await self._remember([ticket])
         await self.audit.record(user.username, "resolve", ticket_id)
         if self.resumer is not None:
             try:

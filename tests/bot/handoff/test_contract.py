@@ -125,6 +125,28 @@ async def test_position_of_claimed_and_unknown(queue: HandoffQueue) -> None:
         await queue.position("nope")
 
 
+async def test_list_open_is_the_queue_then_claimed_oldest_first(
+    queue: HandoffQueue, clock: FakeClock
+) -> None:
+    old = await queue.enqueue(make_ticket("a", created_at=START))
+    mid = await queue.enqueue(make_ticket("b", created_at=START + 1))
+    new = await queue.enqueue(make_ticket("c", created_at=START + 2))
+    done = await queue.enqueue(make_ticket("d", created_at=START + 3, priority=2))
+    await queue.claim(mid.id, "bob", 600)
+    await queue.claim(old.id, "alice", 60)
+    await queue.claim(done.id, "carol", 600)
+    await queue.resolve(done.id, "carol")
+    assert [t.id for t in await queue.list_open()] == [new.id, old.id, mid.id]
+    clock.advance(60)  # alice's lease runs out: her ticket is queued again
+    listed = await queue.list_open()
+    assert [t.id for t in listed] == [old.id, new.id, mid.id]
+    assert [t.status for t in listed] == [
+        TicketStatus.QUEUED,
+        TicketStatus.QUEUED,
+        TicketStatus.CLAIMED,
+    ]
+
+
 async def test_claim_and_conflict(queue: HandoffQueue, clock: FakeClock) -> None:
     ticket = await queue.enqueue(make_ticket())
     clock.advance(30)

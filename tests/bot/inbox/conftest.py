@@ -93,10 +93,7 @@ async def inbox(tmp_path: Path) -> AsyncIterator[Inbox]:
     db = InboxDB(tmp_path / "inbox.db")
     users = UserStore(db, bcrypt_rounds=4)
     deliverer = RecordingDeliverer()
-    service: InboxService
-    delivery = DeliveryWorker(
-        queue, db, deliverer, tickets=lambda: service.known_ticket_ids(), retry_seconds=0.0
-    )
+    delivery = DeliveryWorker(queue, db, deliverer, retry_seconds=0.0)
     service = InboxService(
         queue=queue,
         db=db,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+from bot.inbox.db import InboxDB
 from bot.inbox.delivery import DeliveryWorker
 from tests.bot.inbox.conftest import Inbox, make_ticket
 
@@ -15,9 +17,7 @@ async def test_two_concurrent_workers_deliver_each_message_once_in_order(inbox: 
     texts = [f"message {i}" for i in range(5)]
     for text in texts:
         await s.reply(inbox.alice, ticket.id, text)
-    other = DeliveryWorker(
-        inbox.queue, inbox.db, inbox.deliverer, tickets=s.known_ticket_ids, retry_seconds=0.0
-    )
+    other = DeliveryWorker(inbox.queue, inbox.db, inbox.deliverer, retry_seconds=0.0)
     for _ in range(3):
         await asyncio.gather(s.delivery.run_once(), other.run_once(), s.delivery.run_once())
     assert [text for _, text, _ in inbox.deliverer.sent] == texts
@@ -52,3 +52,35 @@ async def test_a_message_recorded_as_sent_is_not_sent_again(inbox: Inbox) -> Non
     assert await worker.run_once() == 0
     assert inbox.deliverer.sent == []
     assert await inbox.queue.pending_deliveries(ticket.id) == []
+
+
+async def test_a_reply_whose_send_failed_at_resolve_is_delivered_after_it(inbox: Inbox) -> None:
+    """Resolving flushes the replies; one that could not be sent is retried afterwards."""
+    s = inbox.service
+    ticket = await make_ticket(inbox.queue)
+    await s.claim(inbox.alice, ticket.id)
+    await s.reply(inbox.alice, ticket.id, "your parcel left today")
+    inbox.deliverer.fail = 1
+    await s.resolve(inbox.alice, ticket.id)
+    assert inbox.deliverer.sent == []
+    assert await inbox.queue.list_open() == []
+    assert ticket.id in await s.delivery.ticket_ids()
+    assert await s.delivery.run_once() == 1
+    assert [text for _, text, _ in inbox.deliverer.sent] == ["your parcel left today"]
+    assert ticket.id not in await s.delivery.ticket_ids()
+
+
+async def test_a_worker_of_another_process_delivers_replies_it_never_saw_queued(
+    inbox: Inbox, tmp_path: Path
+) -> None:
+    """Another inbox process shares the queue but not this inbox's bookkeeping."""
+    s = inbox.service
+    ticket = await make_ticket(inbox.queue)
+    await s.claim(inbox.alice, ticket.id)
+    await s.reply(inbox.alice, ticket.id, "hello from alice")
+    elsewhere = DeliveryWorker(
+        inbox.queue, InboxDB(tmp_path / "other-inbox.db"), inbox.deliverer, retry_seconds=0.0
+    )
+    await elsewhere.initialize()
+    assert await elsewhere.run_once() == 1
+    assert [text for _, text, _ in inbox.deliverer.sent] == ["hello from alice"]

@@ -125,3 +125,15 @@ async def test_mark_a_bot_turn_wrong_stores_the_customer_text_with_the_right_int
     assert corrections[0].intent == "order_status"
     assert "7946" not in corrections[0].text and "about my box" in corrections[0].text
     assert [e.action for e in await s.audit.entries(ticket.id)] == ["claim", "correct"]
+
+
+async def test_tickets_claimed_through_another_inbox_process_are_listed(inbox: Inbox) -> None:
+    """The list comes from the shared queue, not from what this process happened to see."""
+    s = inbox.service
+    queued = await make_ticket(inbox.queue, 1)
+    elsewhere = await make_ticket(inbox.queue, 2)
+    await inbox.queue.claim(elsewhere.id, "alice", 600)  # claimed by another inbox process
+    assert [t.id for t in await s.list_tickets(inbox.alice)] == [queued.id, elsewhere.id]
+    assert [t.id for t in await s.list_tickets(inbox.bob)] == [queued.id]
+    await inbox.queue.resolve(elsewhere.id, "alice")
+    assert [t.id for t in await s.list_tickets(inbox.root)] == [queued.id]
