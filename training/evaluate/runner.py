@@ -72,8 +72,13 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """Entry point: ``runner SPEC.json OUT.json``."""
-    # Rasa logs parsed message text at debug level; keep its loggers quiet here.
+    # Rasa logs parsed message text at debug level; keep its loggers quiet here. Its
+    # structlog events (``processor.message.parse`` carries the text) print at every level
+    # unless structlog is configured, which only Rasa's command line does.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
     logging.getLogger("bot").setLevel(logging.INFO)
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     result = run(spec)
