@@ -22,12 +22,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.errors import BadRequestError, BotError
 from bot.nlg.adapter import AdaptedReply, adapt_reply
-from bot.nlg.channel_style import ChannelStyles
+from bot.nlg.channel_style import ChannelStyles, configured_styles
 
 __all__ = [
     "CHANNEL_KEY",
@@ -228,10 +227,9 @@ class SenderRateLimiter:
         return cls(rate=float(options.get("rate", 1.0)), burst=int(options.get("burst", 10)))
 
 
-@lru_cache(maxsize=1)
 def channel_styles() -> ChannelStyles:
-    """Return the configured channel styles, loaded once per process."""
-    return ChannelStyles.load()
+    """Return the configured channel styles (the NLG endpoint's, unless it names a file)."""
+    return configured_styles()
 
 
 def adapted_reply(message: Mapping[str, Any], channel: str) -> AdaptedReply:

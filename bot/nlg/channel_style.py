@@ -23,6 +23,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias, get_args
@@ -42,6 +43,8 @@ __all__ = [
     "EmojiPolicy",
     "Format",
     "Tone",
+    "configured_styles",
+    "resolve_styles_path",
 ]
 
 logger = logging.getLogger(__name__)
@@ -380,16 +383,7 @@ class ChannelStyles(Mapping[str, ChannelStyle]):
             ChannelStyleError: The chosen file is missing or invalid.
 
         """
-        if path is None:
-            env = os.environ if environ is None else environ
-            override = env.get(STYLES_ENV_VAR, "").strip()
-            if override:
-                if not Path(override).is_file():
-                    raise ChannelStyleError(
-                        f"{STYLES_ENV_VAR} names a file that does not exist", source=override
-                    )
-                path = override
-        return cls.from_yaml(DEFAULT_STYLES_PATH if path is None else path)
+        return cls.from_yaml(resolve_styles_path(path, environ))
 
 
 def _build(channel: str, settings: Mapping[str, Any], *, source: str) -> ChannelStyle:
@@ -422,3 +416,52 @@ def _substitution_pairs(value: object, *, channel: str, key: str, source: str) -
             )
         pairs.append((word, replacement))
     return tuple(pairs)
+
+
+def resolve_styles_path(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """Return the styles file to read: ``path``, else ``$BOT_CHANNEL_STYLES``, else the bundled.
+
+    Args:
+        path: An explicit file, which wins over everything else.
+        environ: The environment to read :data:`STYLES_ENV_VAR` from (default: ``os.environ``).
+
+    Returns:
+        The file's path.
+
+    Raises:
+        ChannelStyleError: ``$BOT_CHANNEL_STYLES`` names a file that does not exist.
+    """
+    if path is not None:
+        return Path(path)
+    env = os.environ if environ is None else environ
+    override = env.get(STYLES_ENV_VAR, "").strip()
+    if override:
+        if not Path(override).is_file():
+            raise ChannelStyleError(
+                f"{STYLES_ENV_VAR} names a file that does not exist", source=override
+            )
+        return Path(override)
+    return Path(DEFAULT_STYLES_PATH)
+
+
+@lru_cache(maxsize=8)
+def _styles_from(path: Path) -> ChannelStyles:
+    return ChannelStyles.from_yaml(path)
+
+
+def configured_styles(path: str | os.PathLike[str] | None = None) -> ChannelStyles:
+    """The channel styles for ``path`` (resolved as in :meth:`ChannelStyles.load`), read once.
+
+    The channels (for replies that did not come through the NLG endpoint, such as an
+    agent's) and the NLG endpoint share one instance per file, so they cannot disagree
+    unless the endpoint is given a different file on purpose.
+
+    Args:
+        path: An explicit file; default: ``$BOT_CHANNEL_STYLES`` or the bundled file.
+
+    Returns:
+        The styles.
+    """
+    return _styles_from(resolve_styles_path(path).resolve())

@@ -44,7 +44,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.errors import ConfigError
 from bot.nlg.adapter import AdaptedReply, adapt_reply, channel_from
-from bot.nlg.channel_style import ChannelStyles
+from bot.nlg.channel_style import ChannelStyles, configured_styles
 from bot.nlg.generation.generator import Generation, TextGenerator
 from bot.nlg.generation.pairs import Turn
 from bot.nlg.generation.registry import DEFAULT_NAME, GeneratorRegistry, generator_registry
@@ -133,7 +133,7 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
     @cached_property
     def styles(self) -> ChannelStyles:
         """The channel styles (read on first use)."""
-        return ChannelStyles.load(self.settings.styles)
+        return configured_styles(self.settings.styles)
 
     async def generate(
         self,

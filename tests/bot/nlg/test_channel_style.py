@@ -266,3 +266,22 @@ def test_very_long_names_are_cut_and_no_greeting_means_none() -> None:
     style = ChannelStyle(greeting="Hello {name},")
     assert style.greeting_for("x" * 500) == "Hello " + "x" * 80 + ","
     assert ChannelStyle().greeting_for("Ana") is None
+
+
+def test_channels_and_the_nlg_endpoint_share_one_styles_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.nlg.channel_style import configured_styles
+    from bot.nlg.endpoint import ChannelAwareNLG, NLGSettings
+    from channels.base import channel_styles
+
+    path = _write(tmp_path, "default:\n  tone: formal\n")
+    monkeypatch.setenv(STYLES_ENV_VAR, str(path))
+    shared = channel_styles()
+    assert shared is configured_styles() and shared.source == str(path)
+    nlg = ChannelAwareNLG.__new__(ChannelAwareNLG)
+    nlg.settings = NLGSettings()
+    assert nlg.styles is shared
+    other = _write(tmp_path, "default:\n  tone: friendly\n", "other.yml")
+    assert configured_styles(other) is not shared
+    assert configured_styles(other).for_channel("web").tone == "friendly"
