@@ -14,9 +14,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 from bot.inbox.db import InboxDB
+from bot.nlg.generation.pairs import GenerationPair, Role, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -77,27 +78,9 @@ def pii_redactor() -> TextRedactor:
     return redact
 
 
-@dataclass(frozen=True)
-class FeedbackPair:
-    """An agent's reply to a customer question, redacted, in the transcripts' pair format."""
-
-    conversation_id: str
-    channel: str
-    context: tuple[tuple[str, str], ...]
-    customer: str
-    agent: str
-    intent: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSONL record ``prepare`` writes and ``rasa train`` consumes."""
-        return {
-            "conversation_id": self.conversation_id,
-            "channel": self.channel,
-            "context": [{"role": role, "text": text} for role, text in self.context],
-            "customer": self.customer,
-            "agent": self.agent,
-            "intent": self.intent,
-        }
+def _context(turns: Iterable[tuple[str, str]]) -> tuple[Turn, ...]:
+    """``(role, text)`` turns (roles already customer/agent) as the pairs' turns."""
+    return tuple(Turn(cast(Role, role), text) for role, text in turns)
 
 
 @dataclass(frozen=True)
@@ -154,7 +137,7 @@ class FeedbackStore:
         customer: str,
         agent: str,
         intent: str,
-    ) -> FeedbackPair:
+    ) -> GenerationPair:
         """Store an agent reply to a customer question with its context, redacted.
 
         Returns:
@@ -162,10 +145,10 @@ class FeedbackStore:
         """
         turns = list(context)
         texts = await self._redacted([t for _, t in turns] + [customer, agent])
-        pair = FeedbackPair(
+        pair = GenerationPair(
             conversation_id,
             channel,
-            tuple((role, text) for (role, _), text in zip(turns, texts, strict=False)),
+            _context((role, text) for (role, _), text in zip(turns, texts, strict=False)),
             texts[-2],
             texts[-1],
             intent,
@@ -179,7 +162,7 @@ class FeedbackStore:
                     ticket_id,
                     conversation_id,
                     channel,
-                    json.dumps([list(t) for t in pair.context]),
+                    json.dumps([[t.role, t.text] for t in pair.context]),
                     pair.customer,
                     pair.agent,
                     intent,
@@ -224,7 +207,9 @@ class FeedbackStore:
         return correction
 
 
-def read_feedback(db: InboxDB) -> tuple[list[FeedbackPair], list[Correction], list[SuggestionEdit]]:
+def read_feedback(
+    db: InboxDB,
+) -> tuple[list[GenerationPair], list[Correction], list[SuggestionEdit]]:
     """Read all feedback (blocking; the export command uses it).
 
     Args:
@@ -236,14 +221,14 @@ def read_feedback(db: InboxDB) -> tuple[list[FeedbackPair], list[Correction], li
 
     def read(
         conn: sqlite3.Connection,
-    ) -> tuple[list[FeedbackPair], list[Correction], list[SuggestionEdit]]:
+    ) -> tuple[list[GenerationPair], list[Correction], list[SuggestionEdit]]:
         for statement in SCHEMA.split(";"):
             conn.execute(statement)
         pairs = [
-            FeedbackPair(
+            GenerationPair(
                 r["conversation_id"],
                 r["channel"],
-                tuple((str(role), str(text)) for role, text in json.loads(r["context"])),
+                _context((str(role), str(text)) for role, text in json.loads(r["context"])),
                 r["customer"],
                 r["agent"],
                 r["intent"],

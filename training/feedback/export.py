@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.inbox.feedback import Correction, FeedbackPair
+from bot.inbox.feedback import Correction
+from bot.nlg.generation.pairs import GenerationPair
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def nlu_yaml(corrections: Sequence[Correction]) -> str:
 
 
 def export(
-    pairs: Sequence[FeedbackPair], corrections: Sequence[Correction], out: Path
+    pairs: Sequence[GenerationPair], corrections: Sequence[Correction], out: Path
 ) -> ExportReport:
     """Write the two files into ``out``.
 

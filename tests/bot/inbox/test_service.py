@@ -103,7 +103,7 @@ async def test_claim_reply_transfer_resolve_with_audit_and_feedback(inbox: Inbox
     assert "jo@example.com" not in pair.customer and "[EMAIL_1]" in pair.customer
     assert pair.agent == "Hi, Alice here. It ships today."
     assert pair.intent == "order_status"
-    assert [role for role, _ in pair.context] == ["customer", "agent"]
+    assert [t.role for t in pair.context] == ["customer", "agent"]
     assert [(e.suggestion, e.final) for e in edits] == [
         (suggestion, "Hi, Alice here. It ships today.")
     ]
