@@ -1,0 +1,1 @@
+"""Conversation locks shared by several Rasa server processes."""
