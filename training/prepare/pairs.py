@@ -1,6 +1,7 @@
 """Generation pairs: recent context, a customer message and the agent's reply.
 
-One JSON object per line, the format the response generator trains on::
+One JSON object per line, the format the response generator trains on
+(:class:`bot.nlg.generation.pairs.GenerationPair`, which owns the layout)::
 
     {"conversation_id": "c-1", "channel": "web",
      "context": [{"role": "customer", "text": "..."}, {"role": "agent", "text": "..."}],
@@ -13,7 +14,9 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
+from bot.nlg.generation.pairs import GenerationPair, Role, Turn
 from training.prepare.redact import RedactedConversation
 
 
@@ -38,19 +41,16 @@ class Pair:
     agent: str
     intent: str | None
 
+    def to_generation_pair(self) -> GenerationPair:
+        """The pair as the generator reads it."""
+        context = tuple(Turn(cast(Role, role), text) for role, text in self.context)
+        return GenerationPair(
+            self.conversation_id, self.channel, context, self.customer, self.agent, self.intent
+        )
+
     def to_json(self) -> str:
         """Serialise as one JSON line (no trailing newline), keys in a fixed order."""
-        return json.dumps(
-            {
-                "conversation_id": self.conversation_id,
-                "channel": self.channel,
-                "context": [{"role": role, "text": text} for role, text in self.context],
-                "customer": self.customer,
-                "agent": self.agent,
-                "intent": self.intent,
-            },
-            ensure_ascii=False,
-        )
+        return json.dumps(self.to_generation_pair().to_dict(), ensure_ascii=False)
 
     def digest(self) -> bytes:
         """A hash of the texts, for exact-duplicate removal of pairs."""
