@@ -10,6 +10,9 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from bot.errors import BotError
 from bot.pretrained import ensure_offline
@@ -20,6 +23,23 @@ def _oos_arg(value: str) -> tuple[str, Path]:
     if not sep:
         return Path(value).name or value, Path(value)
     return name, Path(path)
+
+
+def _option_arg(value: str) -> tuple[str, Any]:
+    """Parse ``KEY=VALUE`` for a classifier option: a number, else a YAML value.
+
+    Raises:
+        argparse.ArgumentTypeError: There is no ``=`` or no key.
+    """
+    key, sep, raw = value.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {value!r}")
+    for number in (int, float):  # PyYAML reads "5e-5" as a string
+        try:
+            return key.strip(), number(raw)
+        except ValueError:
+            pass
+    return key.strip(), yaml.safe_load(raw)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     intents.add_argument("--diet-epochs", type=int, default=100, help="Rasa's default is 100")
     intents.add_argument("--epochs", type=int, help="override the classifier's epochs")
     intents.add_argument("--device", help="classifier device: auto, cpu, cuda")
+    intents.add_argument(
+        "--option",
+        type=_option_arg,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one of the classifier's config.yml options (repeatable)",
+    )
     intents.add_argument("--seed", type=int, default=42)
     intents.add_argument("--name", default="", help="dataset name for the report")
     intents.add_argument("--out", type=Path, default=Path("bench/results/intents.json"))
@@ -133,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.evaluate.intents import IntentEvalConfig, evaluate_intents
 
     options = {k: v for k, v in {"epochs": args.epochs, "device": args.device}.items() if v}
+    options.update(dict(args.option))
     config = IntentEvalConfig(
         train=args.train,
         test=args.test,
