@@ -14,10 +14,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Protocol
 
 from bot.inbox.db import InboxDB
-from bot.nlg.generation.pairs import GenerationPair, Role, Turn
+from bot.nlg.generation.pairs import GenerationPair, turns_from
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +76,6 @@ def pii_redactor() -> TextRedactor:
         return [r.text for r in redactor.redact_many(texts, PlaceholderSession())]
 
     return redact
-
-
-def _context(turns: Iterable[tuple[str, str]]) -> tuple[Turn, ...]:
-    """``(role, text)`` turns (roles already customer/agent) as the pairs' turns."""
-    return tuple(Turn(cast(Role, role), text) for role, text in turns)
 
 
 @dataclass(frozen=True)
@@ -148,7 +143,7 @@ class FeedbackStore:
         pair = GenerationPair(
             conversation_id,
             channel,
-            _context((role, text) for (role, _), text in zip(turns, texts, strict=False)),
+            turns_from((role, text) for (role, _), text in zip(turns, texts, strict=False)),
             texts[-2],
             texts[-1],
             intent,
@@ -228,7 +223,7 @@ def read_feedback(
             GenerationPair(
                 r["conversation_id"],
                 r["channel"],
-                _context((str(role), str(text)) for role, text in json.loads(r["context"])),
+                turns_from((str(role), str(text)) for role, text in json.loads(r["context"])),
                 r["customer"],
                 r["agent"],
                 r["intent"],

@@ -14,9 +14,8 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import cast
 
-from bot.nlg.generation.pairs import GenerationPair, Role, Turn
+from bot.nlg.generation.pairs import GenerationPair, turns_from
 from training.prepare.redact import RedactedConversation
 
 
@@ -43,7 +42,7 @@ class Pair:
 
     def to_generation_pair(self) -> GenerationPair:
         """The pair as the generator reads it."""
-        context = tuple(Turn(cast(Role, role), text) for role, text in self.context)
+        context = turns_from(self.context)
         return GenerationPair(
             self.conversation_id, self.channel, context, self.customer, self.agent, self.intent
         )

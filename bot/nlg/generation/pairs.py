@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from bot.errors import TrainingDataError
 
@@ -72,6 +72,21 @@ class GenerationPair:
             "agent": self.agent,
             "intent": self.intent,
         }
+
+
+def turns_from(turns: Iterable[tuple[str, str]]) -> tuple[Turn, ...]:
+    """Turn ``(role, text)`` tuples whose roles are already ``customer``/``agent`` into turns.
+
+    For pairs built by this project's own code (the transcripts pipeline, the inbox);
+    :func:`pair_from_dict` validates roles from files instead.
+
+    Args:
+        turns: The earlier messages, oldest first.
+
+    Returns:
+        The turns.
+    """
+    return tuple(Turn(cast(Role, role), text) for role, text in turns)
 
 
 def pair_from_dict(data: Mapping[str, Any]) -> GenerationPair:
