@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import redis
@@ -18,6 +17,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.errors import ConfigError
 from bot.locks.redis_ticket_lock import RedisLockSettings, RedisTicketLockStore
 from tests.integration.server import free_port
+from tests.support.lock_contention import contention
 
 MakeStore = Callable[[], RedisTicketLockStore]
 
@@ -283,49 +283,13 @@ def test_bad_settings_are_named(options: dict[str, object], message: str) -> Non
         RedisLockSettings.from_endpoint(config)
 
 
-def _take_turns(url: str, prefix: str, rounds: int, barrier: Any, results: Any) -> None:
-    """One of two processes: each round, a turn of the same conversation as the other."""
-    counter = redis.Redis.from_url(url)
-    store = RedisTicketLockStore(
-        settings=RedisLockSettings(url=url, key_prefix=prefix, poll_interval=0.01)
-    )
-
-    async def turn(conversation: str) -> bool:
-        async with store.lock(conversation):
-            inside = counter.incr(f"{prefix}:inside:{conversation}")
-            await asyncio.sleep(0.002)
-            counter.decr(f"{prefix}:inside:{conversation}")
-            return bool(inside > 1)
-
-    async def run() -> tuple[int, int]:
-        overlaps = hung = 0
-        for index in range(rounds):
-            barrier.wait(timeout=30)
-            try:
-                overlaps += await asyncio.wait_for(turn(f"c{index}"), timeout=5)
-            except asyncio.TimeoutError:
-                hung += 1
-        return overlaps, hung
-
-    results.put(asyncio.run(run()))
-
-
 @pytest.mark.integration
 def test_two_processes_starting_turns_together_never_overlap_or_hang(redis_url: str) -> None:
     # The race that breaks Rasa's RedisLockStore: two processes issue tickets for the same
-    # conversation at the same instant (Rasa's store overlapped 178 and hung 6 of 300
-    # such pairs; see bench/lock_store.py).
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2)
-    results = context.Queue()
-    prefix = f"test{uuid.uuid4().hex[:10]}"
-    workers = [
-        context.Process(target=_take_turns, args=(redis_url, prefix, 100, barrier, results))
-        for _ in range(2)
-    ]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=300) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
-    assert outcomes == [(0, 0), (0, 0)], "(overlapping turns, hung turns) per process"
+    # conversation at the same instant (bench/lock_store.py runs both stores).
+    port = int(urlparse(redis_url).port or 6379)
+    outcome = contention("ours", port, rounds=100, timeout=5)
+    assert outcome["turns"] == 200
+    assert outcome["overlapping_turns"] == 0
+    assert outcome["hung_turns"] == 0
+    assert outcome["lock_errors"] == 0
