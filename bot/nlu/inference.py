@@ -12,6 +12,7 @@ from transformers import PreTrainedTokenizerBase
 from bot.nlu import encoder
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta
 from bot.nlu.fine_tune import predict_outputs, resolve_device, tokenize
+from bot.nlu.neighbour_vote import NeighbourVote
 from bot.nlu.ood import NeighbourGate
 
 
@@ -33,6 +34,8 @@ class IntentPredictor:
         device: Where to run the model.
         gate: Out-of-scope gate that scales down the confidences of unfamiliar messages
             (see :mod:`bot.nlu.ood`); ``None`` leaves the calibrated softmax as it is.
+        vote: Nearest-neighbour vote blended into the softmax (see
+            :mod:`bot.nlu.neighbour_vote`); ``None`` for the softmax alone.
     """
 
     def __init__(
@@ -42,31 +45,39 @@ class IntentPredictor:
         meta: IntentModelMeta,
         device: torch.device | None = None,
         gate: NeighbourGate | None = None,
+        vote: NeighbourVote | None = None,
     ) -> None:
         self.device = device or torch.device("cpu")
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.meta = meta
         self.gate = gate
+        self.vote = vote
         self.pad_id = int(tokenizer.pad_token_id or 0)
 
     @classmethod
     def from_dir(
-        cls, directory: Path, device: str = "auto", ood_quantile: float | None = None
+        cls,
+        directory: Path,
+        device: str = "auto",
+        ood_quantile: float | None = None,
+        vote_weight: float | None = None,
     ) -> IntentPredictor:
-        """Load a predictor (and its out-of-scope gate, if saved) from a checkpoint folder.
+        """Load a predictor, with its out-of-scope gate and neighbour vote if saved.
 
         Args:
             directory: Folder written by :func:`bot.nlu.encoder.save`.
             device: Device option, as in :class:`~bot.nlu.fine_tune.FineTuneConfig`.
             ood_quantile: Overrides the gate's saved quantile (``0`` turns it off).
+            vote_weight: Overrides the vote's saved weight (``0`` turns it off).
 
         Returns:
             The predictor.
         """
         model, tokenizer, meta = encoder.load(directory)
         gate = NeighbourGate.load(directory, ood_quantile)
-        return cls(model, tokenizer, meta, resolve_device(device), gate)
+        vote = NeighbourVote.load(directory, vote_weight)
+        return cls(model, tokenizer, meta, resolve_device(device), gate, vote)
 
     def outputs(
         self, texts: Sequence[str], batch_size: int = 64
@@ -91,8 +102,9 @@ class IntentPredictor:
     def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
         """Return calibrated intent probabilities.
 
-        With a gate, the probabilities of a message unlike the training data are scaled
-        down by its gate factor (they then sum to less than one).
+        With a neighbour vote, the softmax is blended with the vote of the nearest
+        training examples. With a gate, the probabilities of a message unlike the training
+        data are then scaled down by its gate factor (they then sum to less than one).
 
         Args:
             texts: Non-empty messages.
@@ -105,6 +117,8 @@ class IntentPredictor:
             return torch.empty(0, len(self.labels))
         logits, vectors = self.outputs(texts, batch_size)
         probs = torch.softmax(logits / self.meta.temperature, dim=-1)
+        if self.vote is not None and self.vote.active:
+            probs = self.vote.blend(probs, vectors.numpy())
         if self.gate is not None and self.gate.active:
             factors = torch.from_numpy(self.gate.factors(vectors.numpy()))
             probs = probs * factors.unsqueeze(1)

@@ -16,7 +16,10 @@ sets ``intent`` and ``intent_ranking`` with temperature-calibrated confidences, 
 Rasa's ``FallbackClassifier`` turns low confidence into ``nlu_fallback``. An out-of-scope
 gate (:mod:`bot.nlu.ood`, options ``ood_quantile`` and ``ood_neighbours``) scales those
 confidences down for messages unlike any training example, so that the same threshold
-also rejects out-of-scope messages the softmax is sure about.
+also rejects out-of-scope messages the softmax is sure about. An optional nearest-neighbour
+vote (:mod:`bot.nlu.neighbour_vote`, options ``neighbour_vote``, ``neighbour_vote_k`` and
+``neighbour_vote_sharpness``) blends the intents of the most similar training examples
+into the softmax; it is off by default.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -40,6 +45,7 @@ from bot.errors import ConfigError
 from bot.nlu import encoder
 from bot.nlu.fine_tune import FineTuneConfig, fine_tune
 from bot.nlu.inference import IntentPredictor
+from bot.nlu.neighbour_vote import NeighbourVote
 from bot.nlu.ood import NeighbourGate
 
 logger = logging.getLogger(__name__)
@@ -67,6 +73,12 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 "ood_quantile": 0.05,
                 # Training examples whose similarity is averaged per message.
                 "ood_neighbours": 1,
+                # Share of the nearest-neighbour vote in the confidences; 0 turns it off.
+                "neighbour_vote": 0.0,
+                # Training examples that vote, and the softmax temperature over their
+                # cosine similarities.
+                "neighbour_vote_k": 5,
+                "neighbour_vote_sharpness": 0.02,
             }
         )
         return defaults
@@ -129,6 +141,15 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 "TransformerIntentClassifier: ood_quantile must be in [0, 1) and "
                 "ood_neighbours >= 1"
             )
+        if (
+            not 0.0 <= float(merged["neighbour_vote"]) <= 1.0
+            or int(merged["neighbour_vote_k"]) < 1
+            or float(merged["neighbour_vote_sharpness"]) <= 0
+        ):
+            raise ConfigError(
+                "TransformerIntentClassifier: neighbour_vote must be in [0, 1], "
+                "neighbour_vote_k >= 1 and neighbour_vote_sharpness > 0"
+            )
         return result
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -156,7 +177,9 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
         )
         self._predictor = IntentPredictor(result.model, result.tokenizer, result.meta)
         texts = [m.get(TEXT) for m in examples]
-        self._predictor.gate = self._fit_gate(texts, result.holdout_indices)
+        vectors = self._sentence_vectors(texts, result.holdout_indices)
+        self._predictor.gate = self._fit_gate(vectors, result.holdout_indices)
+        self._predictor.vote = self._fit_vote(vectors, [m.get(INTENT) for m in examples])
         self._report = {
             "examples": len(examples),
             "intents": len(result.meta.labels),
@@ -166,31 +189,78 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             "holdout_accuracy": result.holdout_accuracy,
             "epoch_losses": [round(x, 4) for x in result.losses],
             "ood_gate": self._predictor.gate is not None,
+            "neighbour_vote": self._predictor.vote is not None,
         }
         self.persist()
         return self._resource
 
-    def _fit_gate(self, texts: list[str], holdout: tuple[int, ...]) -> NeighbourGate | None:
-        """Fit the out-of-scope gate on the trained model's sentence vectors.
+    def _sentence_vectors(self, texts: list[str], holdout: tuple[int, ...]) -> torch.Tensor | None:
+        """Encode the training texts once, when the gate or the vote needs them.
 
         Args:
             texts: Every training text, in the order given to fine-tuning.
-            holdout: Positions of the calibration split in ``texts``.
+            holdout: Positions of the calibration split (the gate needs one).
+
+        Returns:
+            ``(len(texts), hidden)`` vectors, or ``None`` when neither is on.
+        """
+        wanted = (
+            float(self.component_config.get("ood_quantile", 0.0)) > 0 and bool(holdout)
+        ) or float(self.component_config.get("neighbour_vote", 0.0)) > 0
+        if not wanted or self._predictor is None:
+            return None
+        return self._predictor.outputs(texts)[1]
+
+    def _fit_vote(self, vectors: torch.Tensor | None, intents: list[str]) -> NeighbourVote | None:
+        """Build the nearest-neighbour vote over every training example.
+
+        Args:
+            vectors: Sentence vectors of the training texts (``None`` when nothing needs them).
+            intents: The intent of each training text.
+
+        Returns:
+            The vote, or ``None`` when it is off.
+        """
+        weight = float(self.component_config.get("neighbour_vote", 0.0))
+        if weight <= 0 or vectors is None or self._predictor is None:
+            return None
+        index = {name: i for i, name in enumerate(self._predictor.labels)}
+        vote = NeighbourVote.fit(
+            vectors.numpy(),
+            np.asarray([index[intent] for intent in intents], dtype=np.int64),
+            num_labels=len(index),
+            k=int(self.component_config["neighbour_vote_k"]),
+            sharpness=float(self.component_config["neighbour_vote_sharpness"]),
+            weight=weight,
+        )
+        logger.info(
+            "Neighbour vote: %d training vectors, k %d, weight %.2f", len(vote.bank), vote.k, weight
+        )
+        return vote
+
+    def _fit_gate(
+        self, vectors: torch.Tensor | None, holdout: tuple[int, ...]
+    ) -> NeighbourGate | None:
+        """Fit the out-of-scope gate on the trained model's sentence vectors.
+
+        Args:
+            vectors: Sentence vectors of every training text, in fine-tuning order
+                (``None`` when nothing needs them).
+            holdout: Positions of the calibration split in ``vectors``.
 
         Returns:
             The gate, or ``None`` when it is off or there is no calibration split.
         """
         quantile = float(self.component_config.get("ood_quantile", 0.0))
-        if quantile <= 0 or not holdout or self._predictor is None:
+        if quantile <= 0 or not holdout or vectors is None:
             if quantile > 0:
                 logger.warning(
                     "Out-of-scope gate needs a calibration split (calibration_split > 0); "
                     "training without it."
                 )
             return None
-        _, vectors = self._predictor.outputs(texts)
         held = set(holdout)
-        train_rows = [i for i in range(len(texts)) if i not in held]
+        train_rows = [i for i in range(len(vectors)) if i not in held]
         gate = NeighbourGate.fit(
             vectors[train_rows].numpy(),
             vectors[list(holdout)].numpy(),
@@ -218,6 +288,8 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             )
             if self._predictor.gate is not None:
                 self._predictor.gate.save(Path(directory))
+            if self._predictor.vote is not None:
+                self._predictor.vote.save(Path(directory))
             (Path(directory) / REPORT_FILE).write_text(
                 json.dumps(self._report, indent=2), encoding="utf-8"
             )
@@ -240,6 +312,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                     Path(directory),
                     config.get("device", "auto"),
                     ood_quantile=config.get("ood_quantile"),
+                    vote_weight=config.get("neighbour_vote"),
                 )
         except ValueError:
             logger.warning(

@@ -1,6 +1,7 @@
 import importlib.util
 
 import pytest
+import torch
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -140,7 +141,8 @@ def test_the_out_of_scope_gate_lowers_strange_messages_and_survives_persistence(
     # The module's model trains without a calibration split; fit a gate on one intent
     # example in three held out (6 references, so a quantile the gate can act on).
     component.component_config = {**config, "ood_quantile": 0.34}
-    gate = component._fit_gate(texts, tuple(range(0, len(texts), 3)))
+    vectors = component._predictor.outputs(texts)[1]
+    gate = component._fit_gate(vectors, tuple(range(0, len(texts), 3)))
     assert gate is not None and len(gate.reference) == 6
     predictor = component._predictor
     predictor.gate = None
@@ -173,3 +175,46 @@ def test_out_of_scope_options_are_validated(tmp_path):
         _component(tmp_path, ood_quantile=1.5)
     with pytest.raises(ConfigError, match="ood_neighbours"):
         _component(tmp_path, ood_neighbours=0)
+
+
+@pytest.mark.slow
+def test_the_neighbour_vote_blends_in_the_nearest_examples_and_survives_persistence(
+    trained, tiny_examples
+):
+    component, (config, storage, resource, context) = trained
+    texts, labels = tiny_examples
+    component.component_config = {**config, "neighbour_vote": 0.5}
+    vote = component._fit_vote(component._predictor.outputs(texts)[1], list(labels))
+    assert vote is not None and len(vote.bank) == len(texts) and vote.weight == 0.5
+    predictor = component._predictor
+    probe = [texts[0], "my parcel never arrived"]
+    plain = predictor.probabilities(probe)
+    predictor.vote = vote
+    blended = predictor.probabilities(probe)
+    predictor.vote = None  # leave the shared model as the other tests expect it
+    own = predictor.labels.index(labels[0])
+    # A training sentence is its own nearest neighbour: the vote backs its intent.
+    assert float(blended[0, own]) > float(plain[0, own])
+    assert blended.sum(dim=1).tolist() == pytest.approx([1.0, 1.0], abs=1e-4)
+    assert not torch.allclose(blended[1], plain[1])
+
+    with storage.write_to(resource) as directory:
+        vote.save(directory)
+    loaded = TransformerIntentClassifier.load(
+        {**config, "neighbour_vote": 0.5}, storage, resource, context
+    )
+    assert loaded._predictor.vote is not None
+    assert torch.allclose(loaded._predictor.probabilities(probe), blended, atol=1e-3)
+    switched_off = TransformerIntentClassifier.load(
+        {**config, "neighbour_vote": 0.0}, storage, resource, context
+    )
+    assert torch.allclose(switched_off._predictor.probabilities(probe), plain, atol=1e-4)
+
+
+def test_neighbour_vote_options_are_validated(tmp_path):
+    with pytest.raises(ConfigError, match="neighbour_vote"):
+        _component(tmp_path, neighbour_vote=1.5)
+    with pytest.raises(ConfigError, match="neighbour_vote_k"):
+        _component(tmp_path, neighbour_vote_k=0)
+    with pytest.raises(ConfigError, match="neighbour_vote_sharpness"):
+        _component(tmp_path, neighbour_vote_sharpness=0)
