@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from bot.errors import ConfigError
-from bot.nlu.ood import normalise_rows
+from bot.nlu.ood import nearest_neighbours, normalise_rows
 
 logger = logging.getLogger(__name__)
 
@@ -114,19 +114,12 @@ class NeighbourVote:
         Returns:
             ``(n, num_labels)`` probabilities (rows sum to one).
         """
-        queries = torch.from_numpy(np.ascontiguousarray(normalise_rows(vectors)))
-        out = torch.zeros(len(queries), self.num_labels)
+        out = torch.zeros(len(vectors), self.num_labels)
         if len(self.bank) == 0:
             return out
-        bank = torch.from_numpy(np.ascontiguousarray(self.bank, dtype=np.float32))
-        labels = torch.from_numpy(self.labels)
-        k = min(self.k, len(bank))
-        with torch.inference_mode():
-            for start in range(0, len(queries), block):
-                top = (queries[start : start + block] @ bank.T).topk(k, dim=1)
-                weights = torch.softmax(top.values / self.sharpness, dim=1)
-                out[start : start + block].scatter_add_(1, labels[top.indices], weights)
-        return out
+        values, indices = nearest_neighbours(normalise_rows(vectors), self.bank, self.k, block)
+        weights = torch.softmax(values / self.sharpness, dim=1)
+        return out.scatter_add_(1, torch.from_numpy(self.labels)[indices], weights)
 
     def blend(self, probs: torch.Tensor, vectors: np.ndarray) -> torch.Tensor:
         """Blend the classifier's probabilities with the vote.

@@ -47,6 +47,35 @@ def normalise_rows(vectors: np.ndarray) -> np.ndarray:
     return array / np.maximum(norms, 1e-12)
 
 
+def nearest_neighbours(
+    queries: np.ndarray, bank: np.ndarray, k: int, block: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cosine similarities and bank positions of each query's ``k`` nearest bank vectors.
+
+    Args:
+        queries: ``(n, d)`` unit vectors.
+        bank: ``(m, d)`` unit vectors, ``m >= 1``.
+        k: Neighbours per query (capped at ``m``).
+        block: Queries per matrix product, to bound memory.
+
+    Returns:
+        ``(n, k)`` similarities, highest first, and the ``(n, k)`` bank rows they belong to.
+    """
+    k = max(1, min(k, len(bank)))
+    # torch, not numpy, for the product: the encoder already runs on torch's thread pool,
+    # and a second BLAS pool (numpy's) beside it made one message in twenty wait ~30 ms.
+    bank_t = torch.from_numpy(np.ascontiguousarray(bank, dtype=np.float32))
+    query_t = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
+    values = torch.empty(len(queries), k)
+    indices = torch.empty(len(queries), k, dtype=torch.long)
+    with torch.inference_mode():
+        for start in range(0, len(queries), block):
+            top = (query_t[start : start + block] @ bank_t.T).topk(k, dim=1)
+            values[start : start + block] = top.values
+            indices[start : start + block] = top.indices
+    return values, indices
+
+
 def neighbour_similarity(
     queries: np.ndarray, bank: np.ndarray, k: int, block: int = 1024
 ) -> np.ndarray:
@@ -63,18 +92,8 @@ def neighbour_similarity(
     """
     if len(bank) == 0:
         return np.zeros(len(queries), dtype=np.float32)
-    k = max(1, min(k, len(bank)))
-    # torch, not numpy, for the product: the encoder already runs on torch's thread pool,
-    # and a second BLAS pool (numpy's) beside it made one message in twenty wait ~30 ms.
-    bank_t = torch.from_numpy(np.ascontiguousarray(bank, dtype=np.float32))
-    query_t = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
-    out = np.empty(len(queries), dtype=np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(queries), block):
-            sims = query_t[start : start + block] @ bank_t.T
-            top = sims.topk(k, dim=1).values
-            out[start : start + block] = top.mean(dim=1).numpy()
-    return out
+    values, _ = nearest_neighbours(queries, bank, k, block)
+    return values.mean(dim=1).numpy()
 
 
 @dataclass(frozen=True)
