@@ -25,6 +25,7 @@ from transformers import PreTrainedTokenizerBase
 
 from bot.errors import TrainingDataError
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta, load_pretrained
+from bot.nlu.precision import training_autocast, use_bf16, validate_precision
 from bot.pretrained import minilm_path
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class FineTuneConfig:
         seed: Seed for weights of the head, shuffling and dropout.
         device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         num_threads: CPU threads for torch; ``0`` keeps torch's default.
+        precision: ``"auto"`` (bfloat16 autocast where the device has it natively, else
+            float32), ``"fp32"`` or ``"bf16"`` (see :mod:`bot.nlu.precision`).
         progress: Show a progress bar.
     """
 
@@ -65,7 +68,11 @@ class FineTuneConfig:
     seed: int = 42
     device: str = "auto"
     num_threads: int = 0
+    precision: str = "auto"
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        validate_precision(self.precision)
 
 
 @dataclass
@@ -81,6 +88,7 @@ class FineTuneResult:
         holdout_accuracy: Accuracy on the calibration split (``None`` without one).
         losses: Mean training loss per epoch.
         holdout_indices: Positions (in the input) of the calibration split.
+        precision: ``"bf16"`` or ``"fp32"``: what the training forward passes ran in.
     """
 
     model: IntentEncoder
@@ -91,6 +99,7 @@ class FineTuneResult:
     holdout_accuracy: float | None = None
     losses: list[float] = field(default_factory=list)
     holdout_indices: tuple[int, ...] = ()
+    precision: str = "fp32"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -344,6 +353,7 @@ def fine_tune(
     if config.num_threads > 0:
         torch.set_num_threads(config.num_threads)
     device = resolve_device(config.device)
+    bf16 = use_bf16(config.precision, device)
     seed_everything(config.seed)
     model, tokenizer = load_pretrained(minilm_path(), len(names), config.dropout)
     model.to(device)
@@ -380,13 +390,14 @@ def fine_tune(
 
     logger.info(
         "Fine-tuning intent encoder: %d examples, %d intents, %d held out, %d epochs, "
-        "%d steps on %s",
+        "%d steps on %s in %s",
         len(train_idx),
         len(names),
         len(hold_idx),
         epochs,
         total_steps,
         device,
+        "bf16" if bf16 else "fp32",
     )
     started = time.perf_counter()
     losses: list[float] = []
@@ -397,7 +408,9 @@ def fine_tune(
         batches = length_bucketed_batches(lengths, config.batch_size, generator)
         for batch in batches:
             ids, mask = collate(train_encoded, batch, pad_id, device)
-            loss = loss_fn(model(ids, mask), train_targets[batch].to(device))
+            with training_autocast(device, bf16):
+                logits = model(ids, mask)
+            loss = loss_fn(logits.float(), train_targets[batch].to(device))
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -441,4 +454,5 @@ def fine_tune(
         holdout_accuracy=holdout_accuracy,
         losses=losses,
         holdout_indices=tuple(hold_idx),
+        precision="bf16" if bf16 else "fp32",
     )

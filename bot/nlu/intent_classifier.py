@@ -185,6 +185,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             "intents": len(result.meta.labels),
             "steps": result.steps,
             "train_seconds": round(result.train_seconds, 2),
+            "precision": result.precision,
             "temperature": result.meta.temperature,
             "holdout_accuracy": result.holdout_accuracy,
             "epoch_losses": [round(x, 4) for x in result.losses],

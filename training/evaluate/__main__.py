@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     responses.add_argument("--max-new-tokens", type=int, default=128)
     responses.add_argument("--device", default="auto")
     responses.add_argument(
+        "--precision", default="auto", help="auto (bf16 where native), fp32 or bf16"
+    )
+    responses.add_argument(
+        "--save-model", type=Path, help="keep the fine-tuned generator in this folder"
+    )
+    responses.add_argument(
         "--keep-placeholders", action="store_true", help="do not neutralise {{slots}}"
     )
     responses.add_argument("--seed", type=int, default=42)
@@ -126,9 +132,11 @@ def _responses(args: argparse.Namespace) -> int:
             learning_rate=args.learning_rate,
             max_target_tokens=args.max_target_tokens,
             device=args.device,
+            precision=args.precision,
             seed=args.seed,
         ),
         max_new_tokens=args.max_new_tokens,
+        save_model=args.save_model,
         neutralise=not args.keep_placeholders,
         seed=args.seed,
         out_json=args.out,

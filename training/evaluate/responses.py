@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from bot.errors import TrainingDataError
 from bot.nlg.channel_style import ChannelStyles
-from bot.nlg.generation.checkpoint import train_generator
+from bot.nlg.generation.checkpoint import save, train_generator
 from bot.nlg.generation.fine_tune import GenerationTrainConfig
 from bot.nlg.generation.generator import Generator
 from bot.nlg.generation.grounding import load_minilm
@@ -75,6 +75,8 @@ class ResponseEvalConfig:
         neutralise: Replace ``{{Template Slots}}`` by their plain words in both the
             training replies and the references (Bitext is templated; see the docs).
         seed: Seed for the split and sampling.
+        save_model: Where to keep the fine-tuned generator (``None``: not kept). It is
+            the same checkpoint the Rasa component persists.
         out_json: Where the JSON report goes.
         out_markdown: Where the Markdown table goes.
     """
@@ -89,6 +91,7 @@ class ResponseEvalConfig:
     max_new_tokens: int = 128
     neutralise: bool = True
     seed: int = 42
+    save_model: Path | None = None
     out_json: Path = Path("bench/results/responses.json")
     out_markdown: Path = Path("bench/results/responses.md")
 
@@ -266,6 +269,10 @@ def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
     train_start = time.perf_counter()
     trained = train_generator(train, config.train, embedder=embedder)
     train_seconds = time.perf_counter() - train_start
+    if config.save_model is not None:
+        config.save_model.mkdir(parents=True, exist_ok=True)
+        save(trained, config.save_model)
+        logger.info("Saved the fine-tuned generator to %s.", config.save_model)
     tuned = trained.generator
     guardrails = tuned.guardrails
     styles = ChannelStyles.load()

@@ -112,6 +112,7 @@ def train_generator(
         "steps": result.steps,
         "train_seconds": round(result.train_seconds, 2),
         "stopped_by": result.stopped_by,
+        "precision": result.precision,
         "losses": [round(x, 4) for x in result.losses],
     }
     generator = Generator(result.model, tokenizer, index, Guardrails(guard_config), options)

@@ -31,6 +31,7 @@ from bot.nlg.generation.model import BASE_MODELS
 from bot.nlg.generation.pairs import GenerationPair
 from bot.nlg.generation.prompt import DEFAULT_SYSTEM, PromptParts, build_ids, target_ids
 from bot.nlu.fine_tune import resolve_device, seed_everything
+from bot.nlu.precision import training_autocast, use_bf16, validate_precision
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ class GenerationTrainConfig:
         seed: Seed for weights of the tiny model, LoRA init, shuffling and dropout.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         num_threads: CPU threads for torch while training (0: torch's default).
+        precision: ``"auto"`` (bfloat16 autocast where the device has it natively, else
+            float32), ``"fp32"`` or ``"bf16"`` (see :mod:`bot.nlu.precision`).
         progress: Show a progress bar.
     """
 
@@ -91,9 +94,11 @@ class GenerationTrainConfig:
     seed: int = 42
     device: str = "auto"
     num_threads: int = 0
+    precision: str = "auto"
     progress: bool = True
 
     def __post_init__(self) -> None:
+        validate_precision(self.precision)
         if self.base_model not in BASE_MODELS:
             raise ConfigError(f"base_model must be one of {', '.join(BASE_MODELS)}")
         if self.method not in METHODS:
@@ -141,6 +146,7 @@ class TuneResult:
         train_seconds: Wall time of the loop.
         losses: Training loss of every step.
         stopped_by: ``"epochs"``, ``"max_steps"`` or ``"max_train_seconds"``.
+        precision: ``"bf16"`` or ``"fp32"``: what the forward passes ran in.
     """
 
     model: LlamaForCausalLM
@@ -149,6 +155,7 @@ class TuneResult:
     train_seconds: float
     losses: list[float] = field(default_factory=list)
     stopped_by: str = "epochs"
+    precision: str = "fp32"
 
 
 def lora_config(config: GenerationTrainConfig, num_layers: int) -> LoraConfig:
@@ -270,6 +277,7 @@ def fine_tune(
     if config.num_threads > 0:
         torch.set_num_threads(config.num_threads)
     device = resolve_device(config.device)
+    bf16 = use_bf16(config.precision, device)
     trainable: torch.nn.Module = model
     if config.method == "lora":
         trainable = get_peft_model(model, lora_config(config, model.config.num_hidden_layers))
@@ -299,7 +307,8 @@ def fine_tune(
             rng.shuffle(order)
             for first in range(0, len(order), config.batch_size):
                 batch = [examples[i] for i in order[first : first + config.batch_size]]
-                loss = trainable(**_collate(batch, pad_id, device)).loss
+                with training_autocast(device, bf16):
+                    loss = trainable(**_collate(batch, pad_id, device)).loss
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 optimiser.step()
@@ -329,10 +338,19 @@ def fine_tune(
         adapter = {k: v.detach().clone() for k, v in get_peft_model_state_dict(trainable).items()}
         merged = trainable.merge_and_unload()  # type: ignore[operator]
     logger.info(
-        "Fine-tuned the generator: %d steps in %.1f s (stopped by %s), last loss %.3f.",
+        "Fine-tuned the generator: %d steps in %.1f s (stopped by %s, %s), last loss %.3f.",
         steps,
         train_seconds,
         stopped_by,
+        "bf16" if bf16 else "fp32",
         losses[-1] if losses else math.nan,
     )
-    return TuneResult(merged.eval(), adapter, steps, train_seconds, losses, stopped_by)
+    return TuneResult(
+        merged.eval(),
+        adapter,
+        steps,
+        train_seconds,
+        losses,
+        stopped_by,
+        "bf16" if bf16 else "fp32",
+    )

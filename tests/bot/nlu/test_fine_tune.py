@@ -3,7 +3,7 @@ import random
 import pytest
 import torch
 
-from bot.errors import TrainingDataError
+from bot.errors import ConfigError, TrainingDataError
 from bot.nlu.fine_tune import (
     FineTuneConfig,
     collate,
@@ -90,3 +90,26 @@ def test_fine_tune_learns_and_is_deterministic(tiny_examples):
     assert first.losses[-1] < first.losses[0]
     other = fine_tune(texts, labels, FineTuneConfig(**{**config.__dict__, "seed": 4}))
     assert not torch.equal(a["head.weight"], other.model.state_dict()["head.weight"])
+
+
+def test_an_unknown_precision_is_rejected():
+    with pytest.raises(ConfigError, match="precision"):
+        FineTuneConfig(precision="fp16")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["fp32", "bf16"])
+def test_fine_tune_learns_in_both_precisions_and_keeps_fp32_weights(tiny_examples, name):
+    texts, labels = tiny_examples
+    config = FineTuneConfig(
+        epochs=8,
+        batch_size=8,
+        learning_rate=2e-4,
+        calibration_split=0.0,
+        precision=name,
+        progress=False,
+    )
+    result = fine_tune(texts, labels, config)
+    assert result.precision == name
+    assert result.losses[-1] < result.losses[0]
+    assert {p.dtype for p in result.model.parameters()} == {torch.float32}

@@ -218,3 +218,9 @@ def test_neighbour_vote_options_are_validated(tmp_path):
         _component(tmp_path, neighbour_vote_k=0)
     with pytest.raises(ConfigError, match="neighbour_vote_sharpness"):
         _component(tmp_path, neighbour_vote_sharpness=0)
+
+
+def test_precision_option_is_validated(tmp_path):
+    assert TransformerIntentClassifier.get_default_config()["precision"] == "auto"
+    with pytest.raises(ConfigError, match="precision"):
+        _component(tmp_path, precision="fp16")

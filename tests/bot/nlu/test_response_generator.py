@@ -64,6 +64,8 @@ def test_unknown_or_bad_options_fail(tmp_path: Path) -> None:
         ResponseGenerator.create(*_args(tmp_path, epochz=3))
     with pytest.raises(ConfigError):
         ResponseGenerator.create(*_args(tmp_path, method="half"))
+    with pytest.raises(ConfigError, match="precision"):
+        ResponseGenerator.create(*_args(tmp_path, precision="fp16"))
     with pytest.raises(ConfigError):
         ResponseGenerator.create(*_args(tmp_path, guardrails={"max_chars": -1}))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.nlg.generation import checkpoint
 from bot.nlg.generation.fine_tune import GenerationTrainConfig
 from training.evaluate.__main__ import main
 from training.evaluate.responses import ResponseEvalConfig, bitext_pairs, evaluate_responses
@@ -49,6 +50,7 @@ def test_three_systems_are_scored_side_by_side(tmp_path: Path) -> None:
             base_model="tiny-random", max_steps=2, batch_size=4, progress=False
         ),
         max_new_tokens=8,
+        save_model=tmp_path / "kept" / "generator",
         out_json=tmp_path / "responses.json",
         out_markdown=tmp_path / "responses.md",
     )
@@ -66,6 +68,11 @@ def test_three_systems_are_scored_side_by_side(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "responses.json").read_text())
     assert saved["train_pairs"] == report["train_pairs"]
     assert "fine-tuned minus retrieval" in (tmp_path / "responses.md").read_text()
+    # The fine-tuned generator is kept as a checkpoint that loads back.
+    kept = checkpoint.read_meta(tmp_path / "kept" / "generator")
+    assert kept["report"]["steps"] == 2
+    assert kept["report"]["precision"] in {"fp32", "bf16"}
+    assert checkpoint.load(tmp_path / "kept" / "generator").index is not None
 
 
 def test_bitext_csv_becomes_single_turn_pairs(tmp_path: Path) -> None:
