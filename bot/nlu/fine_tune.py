@@ -25,7 +25,7 @@ from transformers import PreTrainedTokenizerBase
 
 from bot.errors import TrainingDataError
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta, load_pretrained
-from bot.nlu.precision import training_autocast, use_bf16, validate_precision
+from bot.precision import training_autocast, use_bf16, validate_precision
 from bot.pretrained import minilm_path
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class FineTuneConfig:
         device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         num_threads: CPU threads for torch; ``0`` keeps torch's default.
         precision: ``"auto"`` (bfloat16 autocast where the device has it natively, else
-            float32), ``"fp32"`` or ``"bf16"`` (see :mod:`bot.nlu.precision`).
+            float32), ``"fp32"`` or ``"bf16"`` (see :mod:`bot.precision`).
         progress: Show a progress bar.
     """
 

@@ -90,7 +90,7 @@ class MiniLMEmbedder:
         progress: Whether to show sentence-transformers' progress bar.
         max_seq_length: Word pieces per text (longer texts are truncated).
         precision: ``"auto"`` (bf16 where the CPU supports it natively, else fp32),
-            ``"bf16"`` or ``"fp32"``.
+            ``"bf16"`` or ``"fp32"`` (:mod:`bot.precision`).
         threads: Torch intra-op threads while encoding (restored afterwards); None keeps
             torch's setting (one per core).
 
@@ -104,8 +104,9 @@ class MiniLMEmbedder:
         precision: str = "auto",
         threads: int | None = 1,
     ) -> None:
-        if precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision must be auto, bf16 or fp32, not {precision!r}")
+        from bot.precision import validate_precision
+
+        validate_precision(precision)
         self._batch_size = batch_size
         self._progress = progress
         self._max_seq_length = max_seq_length
@@ -135,14 +136,11 @@ class MiniLMEmbedder:
     @property
     def bf16(self) -> bool:
         """Whether encoding runs under bfloat16 autocast."""
-        if self._precision != "auto":
-            return self._precision == "bf16"
         import torch
 
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):  # pragma: no cover - older or odd builds
-            return False
+        from bot.precision import use_bf16
+
+        return use_bf16(self._precision, torch.device("cpu"))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Return normalised float32 embeddings, one row per text."""

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
+from bot.errors import ConfigError
 from training.prepare.dedupe import MiniLMEmbedder, near_dedupe
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -65,7 +66,7 @@ def test_short_texts_are_not_truncated_long_ones_are(fp32: MiniLMEmbedder) -> No
 
 
 def test_precision_is_checked() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="precision"):
         MiniLMEmbedder(precision="int8")
     assert MiniLMEmbedder(precision="fp32").bf16 is False
     assert MiniLMEmbedder(precision="bf16").bf16 is True
