@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     responses.add_argument("--test-fraction", type=float, default=0.1)
     responses.add_argument("--max-train-pairs", type=int, default=2000, help="0: all")
     responses.add_argument("--max-test", type=int, default=100, help="0: all")
+    responses.add_argument(
+        "--test-offset",
+        type=int,
+        default=0,
+        help="skip this many held-back pairs first (offset = --max-test: a disjoint draw)",
+    )
     responses.add_argument("--systems", default="retrieval,base,fine-tuned")
     responses.add_argument("--epochs", type=int, default=1)
     responses.add_argument("--max-train-seconds", type=float, default=0.0, help="0: no limit")
@@ -103,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     responses.add_argument(
         "--save-model", type=Path, help="keep the fine-tuned generator in this folder"
+    )
+    responses.add_argument(
+        "--model", type=Path, help="score a generator kept by --save-model instead of training"
+    )
+    responses.add_argument(
+        "--repetition-penalty", type=float, help="override the generators' repetition penalty"
     )
     responses.add_argument(
         "--keep-placeholders", action="store_true", help="do not neutralise {{slots}}"
@@ -122,6 +134,7 @@ def _responses(args: argparse.Namespace) -> int:
         test_fraction=args.test_fraction,
         max_train_pairs=args.max_train_pairs,
         max_test=args.max_test,
+        test_offset=args.test_offset,
         systems=tuple(s.strip() for s in args.systems.split(",") if s.strip()),
         train=GenerationTrainConfig(
             base_model=args.base_model,
@@ -137,6 +150,8 @@ def _responses(args: argparse.Namespace) -> int:
         ),
         max_new_tokens=args.max_new_tokens,
         save_model=args.save_model,
+        model=args.model,
+        repetition_penalty=args.repetition_penalty,
         neutralise=not args.keep_placeholders,
         seed=args.seed,
         out_json=args.out,

@@ -31,10 +31,10 @@ from tqdm import tqdm
 
 from bot.errors import TrainingDataError
 from bot.nlg.channel_style import ChannelStyles
-from bot.nlg.generation.checkpoint import save, train_generator
+from bot.nlg.generation.checkpoint import load, read_meta, save, train_generator
 from bot.nlg.generation.fine_tune import GenerationTrainConfig
 from bot.nlg.generation.generator import Generator
-from bot.nlg.generation.grounding import load_minilm
+from bot.nlg.generation.grounding import Embedder, load_minilm
 from bot.nlg.generation.guardrails import Guardrails
 from bot.nlg.generation.model import load_base
 from bot.nlg.generation.pairs import GenerationPair, read_pairs
@@ -69,6 +69,9 @@ class ResponseEvalConfig:
         test_fraction: Share held back when there is no ``test`` file.
         max_train_pairs: Cap on training pairs (0: all), sampled with ``seed``.
         max_test: Cap on held-back pairs scored (0: all).
+        test_offset: Skip this many pairs of the seeded held-back draw before taking
+            ``max_test``: with the same seed, offset ``max_test`` gives a second draw that
+            shares no pair with the first, for choosing settings without the test pairs.
         systems: Which of ``retrieval``, ``base``, ``fine-tuned`` to run.
         train: Fine-tuning settings.
         max_new_tokens: Reply budget for the generating systems.
@@ -77,6 +80,11 @@ class ResponseEvalConfig:
         seed: Seed for the split and sampling.
         save_model: Where to keep the fine-tuned generator (``None``: not kept). It is
             the same checkpoint the Rasa component persists.
+        model: A generator kept by ``save_model`` to score instead of training one. The
+            split must be the one it was trained with (same pairs, seed and caps); a model
+            that saw a held-back conversation is refused.
+        repetition_penalty: Override of the generators' repetition penalty (``None``: the
+            trained generator's own setting).
         out_json: Where the JSON report goes.
         out_markdown: Where the Markdown table goes.
     """
@@ -86,12 +94,15 @@ class ResponseEvalConfig:
     test_fraction: float = 0.1
     max_train_pairs: int = 2000
     max_test: int = 100
+    test_offset: int = 0
     systems: tuple[str, ...] = ("retrieval", "base", "fine-tuned")
     train: GenerationTrainConfig = GenerationTrainConfig()
     max_new_tokens: int = 128
     neutralise: bool = True
     seed: int = 42
     save_model: Path | None = None
+    model: Path | None = None
+    repetition_penalty: float | None = None
     out_json: Path = Path("bench/results/responses.json")
     out_markdown: Path = Path("bench/results/responses.md")
 
@@ -160,7 +171,10 @@ def _split(
     if config.max_train_pairs and len(train) > config.max_train_pairs:
         train = rng.sample(train, config.max_train_pairs)
     if config.max_test and len(test) > config.max_test:
-        test = rng.sample(test, config.max_test)
+        test = rng.sample(test, min(len(test), config.test_offset + config.max_test))
+        test = test[config.test_offset :]
+    elif config.test_offset:
+        test = test[config.test_offset :]
     if not train or not test:
         raise TrainingDataError("need at least one training and one held-back pair")
     return train, test
@@ -247,6 +261,28 @@ def _system_report(
     }
 
 
+def _saved_generator(
+    directory: Path, embedder: Embedder, test: Sequence[GenerationPair]
+) -> tuple[Generator, dict[str, Any], GenerationTrainConfig]:
+    """Load a kept generator and make sure it never saw a held-back conversation.
+
+    Raises:
+        TrainingDataError: If a held-back conversation is in the model's grounding index,
+            which means it was trained on a different split.
+    """
+    meta = read_meta(directory)
+    generator = load(directory, embedder=embedder)
+    if generator.index is not None:
+        seen = generator.index.conversation_ids() & {p.conversation_id for p in test}
+        if seen:
+            raise TrainingDataError(
+                f"{directory}: the model was trained on {len(seen)} of the held-back "
+                "conversations; score it with the pairs, seed and caps it was trained with"
+            )
+    train_config = GenerationTrainConfig.from_dict(meta["train_config"])
+    return generator, dict(meta.get("report") or {}), train_config
+
+
 def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
     """Train the generator, run the systems on the held-back pairs and write reports.
 
@@ -259,6 +295,8 @@ def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
     unknown = set(config.systems) - {"retrieval", "base", "fine-tuned"}
     if unknown:
         raise TrainingDataError(f"unknown system(s): {sorted(unknown)}")
+    if config.model is not None and config.save_model is not None:
+        raise TrainingDataError("--model scores a kept generator; --save-model needs training")
     train, test = _split(config)
     logger.info("Evaluating replies: %d training pairs, %d held back.", len(train), len(test))
     embedder = load_minilm()
@@ -266,14 +304,20 @@ def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
     def encode(texts: list[str]) -> np.ndarray:
         return np.asarray(embedder.encode(texts, batch_size=64, normalize_embeddings=True))
 
-    train_start = time.perf_counter()
-    trained = train_generator(train, config.train, embedder=embedder)
-    train_seconds = time.perf_counter() - train_start
-    if config.save_model is not None:
-        config.save_model.mkdir(parents=True, exist_ok=True)
-        save(trained, config.save_model)
-        logger.info("Saved the fine-tuned generator to %s.", config.save_model)
-    tuned = trained.generator
+    if config.model is not None:
+        tuned, train_report, train_config = _saved_generator(config.model, embedder, test)
+        train_seconds = float(train_report.get("train_seconds", 0.0))
+    else:
+        train_start = time.perf_counter()
+        trained = train_generator(train, config.train, embedder=embedder)
+        train_seconds = time.perf_counter() - train_start
+        if config.save_model is not None:
+            config.save_model.mkdir(parents=True, exist_ok=True)
+            save(trained, config.save_model)
+            logger.info("Saved the fine-tuned generator to %s.", config.save_model)
+        tuned, train_report, train_config = trained.generator, trained.report, config.train
+    if config.repetition_penalty is not None:
+        tuned.options = replace(tuned.options, repetition_penalty=config.repetition_penalty)
     guardrails = tuned.guardrails
     styles = ChannelStyles.load()
     references = [p.agent for p in test]
@@ -281,7 +325,7 @@ def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
     if "retrieval" in config.systems:
         runs["retrieval"] = _run_retrieval(tuned, guardrails, test)
     if "base" in config.systems:
-        base_model = load_base(config.train.base_model, tuned.tokenizer, config.train.seed)
+        base_model = load_base(train_config.base_model, tuned.tokenizer, train_config.seed)
         base = Generator(base_model, tuned.tokenizer, tuned.index, guardrails, tuned.options)
         runs["base"] = _run_generator("base", base, test, config.max_new_tokens)
     if "fine-tuned" in config.systems:
@@ -293,8 +337,11 @@ def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
         "train_pairs": len(train),
         "test_pairs": len(test),
         "train_seconds": round(train_seconds, 1),
-        "train_report": trained.report,
-        "train_config": asdict(config.train),
+        "model": str(config.model) if config.model is not None else None,
+        "train_report": train_report,
+        "train_config": asdict(train_config),
+        "test_offset": config.test_offset,
+        "repetition_penalty": tuned.options.repetition_penalty,
         "max_new_tokens": config.max_new_tokens,
         "neutralised_placeholders": config.neutralise,
         "systems": {
@@ -320,6 +367,9 @@ def markdown_table(report: dict[str, Any]) -> str:
         f"Replies on {report['test_pairs']} held-back pairs ({report['pairs']}); "
         f"fine-tuned on {report['train_pairs']} pairs in {report['train_seconds']} s; "
         f"{report['machine']}, {report['date']}.",
+        f"Held-back draw from offset {report.get('test_offset', 0)}; repetition penalty "
+        f"{report.get('repetition_penalty')}"
+        + (f"; kept model {report['model']}." if report.get("model") else "."),
         "",
         "| system | ROUGE-L raw | ROUGE-L sent | BLEU raw | similarity raw | "
         "leak rate raw | leak rate sent | guard pass | web fit | slack fit | "

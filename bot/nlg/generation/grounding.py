@@ -87,6 +87,10 @@ class GroundingIndex:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def conversation_ids(self) -> set[str]:
+        """Return the conversations whose replies are indexed (the training conversations)."""
+        return {entry.conversation_id for entry in self._entries}
+
     @classmethod
     def build(cls, pairs: Sequence[GenerationPair], embedder: Embedder) -> GroundingIndex:
         """Index the pairs (identical question/reply pairs are kept once).

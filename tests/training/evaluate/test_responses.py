@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import TrainingDataError
 from bot.nlg.generation import checkpoint
 from bot.nlg.generation.fine_tune import GenerationTrainConfig
 from training.evaluate.__main__ import main
@@ -92,3 +93,79 @@ def test_cli_rejects_missing_columns(tmp_path: Path) -> None:
     csv = tmp_path / "bad.csv"
     csv.write_text("question,answer\nhi,hello\n")
     assert main(["responses", "--pairs", str(csv), "--out", str(tmp_path / "r.json")]) == 2
+
+
+@pytest.mark.slow
+def test_a_kept_generator_is_scored_on_a_disjoint_draw_without_retraining(tmp_path: Path) -> None:
+    pairs = _pairs_file(tmp_path / "pairs.jsonl")
+    common = {
+        "pairs": pairs,
+        "test_fraction": 0.5,
+        "max_test": 4,
+        "systems": ("retrieval", "fine-tuned"),
+        "train": GenerationTrainConfig(
+            base_model="tiny-random", max_steps=1, batch_size=4, progress=False
+        ),
+        "max_new_tokens": 4,
+    }
+    first = evaluate_responses(
+        ResponseEvalConfig(
+            **common,
+            save_model=tmp_path / "kept",
+            out_json=tmp_path / "first.json",
+            out_markdown=tmp_path / "first.md",
+        )
+    )
+    second = evaluate_responses(
+        ResponseEvalConfig(
+            **common,
+            test_offset=4,
+            model=tmp_path / "kept",
+            repetition_penalty=1.0,
+            out_json=tmp_path / "second.json",
+            out_markdown=tmp_path / "second.md",
+        )
+    )
+    assert second["model"] == str(tmp_path / "kept")
+    assert second["train_report"]["steps"] == first["train_report"]["steps"] == 1
+    assert second["repetition_penalty"] == 1.0
+    assert first["repetition_penalty"] != 1.0
+    assert second["test_pairs"] == 4
+    customers = [
+        {example["customer"] for example in report["examples"]} for report in (first, second)
+    ]
+    assert not customers[0] & customers[1]
+    assert "kept model" in (tmp_path / "second.md").read_text()
+
+
+def test_a_kept_generator_trained_on_the_held_back_pairs_is_refused(tmp_path: Path) -> None:
+    pairs = _pairs_file(tmp_path / "pairs.jsonl")
+    train = GenerationTrainConfig(
+        base_model="tiny-random", max_steps=1, batch_size=4, progress=False
+    )
+    evaluate_responses(
+        ResponseEvalConfig(
+            pairs=pairs,
+            test_fraction=0.25,
+            max_test=2,
+            systems=("retrieval",),
+            train=train,
+            save_model=tmp_path / "kept",
+            out_json=tmp_path / "a.json",
+            out_markdown=tmp_path / "a.md",
+        )
+    )
+    with pytest.raises(TrainingDataError, match="held-back"):
+        evaluate_responses(
+            ResponseEvalConfig(
+                pairs=pairs,
+                test_fraction=0.25,
+                max_test=2,
+                seed=7,  # another split: the model has seen some of its held-back pairs
+                systems=("retrieval",),
+                train=train,
+                model=tmp_path / "kept",
+                out_json=tmp_path / "b.json",
+                out_markdown=tmp_path / "b.md",
+            )
+        )
