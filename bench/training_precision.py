@@ -164,22 +164,23 @@ def _markdown(report: dict[str, Any]) -> str:
         "| loop | precision | steps | s/step | bf16 speed-up | learned |",
         "|---|---|---:|---:|---:|---|",
     ]
-    if "generator" in report:
-        gen = report["generator"]
-        for name, run in gen["runs"].items():
+    loops = {
+        "generator": lambda part: f"generator ({part['method']}, {part['pairs']} pairs)",
+        "intent": lambda part: f"intent encoder ({part['examples']} examples)",
+    }
+    learned = {
+        "generator": lambda run: (
+            f"loss {run['first_loss']:.3f} → {run['mean_loss_last_quarter']:.3f}"
+        ),
+        "intent": lambda run: f"hold-out accuracy {100 * run['holdout_accuracy']:.1f}%",
+    }
+    for key, label in loops.items():
+        part = report.get(key)
+        for name, run in (part or {}).get("runs", {}).items():
+            speedup = part["speedup"] if name == "bf16" else 1.0
             lines.append(
-                f"| generator ({gen['method']}, {gen['pairs']} pairs) | {name} | {run['steps']} "
-                f"| {run['seconds_per_step']} | {gen['speedup'] if name == 'bf16' else '1.00'}x "
-                f"| loss {run['first_loss']:.3f} → {run['mean_loss_last_quarter']:.3f} |"
-            )
-    if "intent" in report:
-        intent = report["intent"]
-        for name, run in intent["runs"].items():
-            lines.append(
-                f"| intent encoder ({intent['examples']} examples) | {name} | {run['steps']} "
-                f"| {run['seconds_per_step']} | "
-                f"{intent['speedup'] if name == 'bf16' else '1.00'}x "
-                f"| hold-out accuracy {100 * run['holdout_accuracy']:.1f}% |"
+                f"| {label(part)} | {name} | {run['steps']} | {run['seconds_per_step']} "
+                f"| {speedup:.2f}x | {learned[key](run)} |"
             )
     if report.get("generator", {}).get("max_step_loss_gap") is not None:
         lines.append(
