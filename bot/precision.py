@@ -4,7 +4,7 @@ Both fine-tuning loops (the intent encoder and the response generator) keep thei
 and optimiser state in float32 and run the forward pass under ``torch.autocast`` with
 bfloat16 when this is switched on. bfloat16 has float32's exponent range, so no loss
 scaling is needed. On a CPU with native bfloat16 instructions (AVX512-BF16 or AMX) the
-matrix products run about 2.5 times faster (docs/benchmarks.md, "Training precision").
+training steps run 1.75-2 times faster (docs/benchmarks.md, "Training precision").
 Without them, bfloat16 is emulated and slower than float32, so ``"auto"`` keeps float32
 there. Inference is not affected: saved weights are float32.
 """
