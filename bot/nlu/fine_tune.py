@@ -354,6 +354,7 @@ def fine_tune(
         torch.set_num_threads(config.num_threads)
     device = resolve_device(config.device)
     bf16 = use_bf16(config.precision, device)
+    precision = "bf16" if bf16 else "fp32"
     seed_everything(config.seed)
     model, tokenizer = load_pretrained(minilm_path(), len(names), config.dropout)
     model.to(device)
@@ -397,7 +398,7 @@ def fine_tune(
         epochs,
         total_steps,
         device,
-        "bf16" if bf16 else "fp32",
+        precision,
     )
     started = time.perf_counter()
     losses: list[float] = []
@@ -454,5 +455,5 @@ def fine_tune(
         holdout_accuracy=holdout_accuracy,
         losses=losses,
         holdout_indices=tuple(hold_idx),
-        precision="bf16" if bf16 else "fp32",
+        precision=precision,
     )

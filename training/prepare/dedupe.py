@@ -16,6 +16,7 @@ Speed (the embedding was most of a 100,000-conversation run): see :class:`MiniLM
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -133,9 +134,9 @@ class MiniLMEmbedder:
             logger.info("near-dedupe embedder: MiniLM, %s", "bf16" if self.bf16 else "fp32")
         return self._model
 
-    @property
+    @functools.cached_property
     def bf16(self) -> bool:
-        """Whether encoding runs under bfloat16 autocast."""
+        """Whether encoding runs under bfloat16 autocast (decided once, on first use)."""
         import torch
 
         from bot.precision import use_bf16

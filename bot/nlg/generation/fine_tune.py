@@ -278,6 +278,7 @@ def fine_tune(
         torch.set_num_threads(config.num_threads)
     device = resolve_device(config.device)
     bf16 = use_bf16(config.precision, device)
+    precision = "bf16" if bf16 else "fp32"
     trainable: torch.nn.Module = model
     if config.method == "lora":
         trainable = get_peft_model(model, lora_config(config, model.config.num_hidden_layers))
@@ -342,15 +343,7 @@ def fine_tune(
         steps,
         train_seconds,
         stopped_by,
-        "bf16" if bf16 else "fp32",
+        precision,
         losses[-1] if losses else math.nan,
     )
-    return TuneResult(
-        merged.eval(),
-        adapter,
-        steps,
-        train_seconds,
-        losses,
-        stopped_by,
-        "bf16" if bf16 else "fp32",
-    )
+    return TuneResult(merged.eval(), adapter, steps, train_seconds, losses, stopped_by, precision)

@@ -72,17 +72,21 @@ def test_fine_tune_rejects_mismatched_inputs():
         fine_tune(["a", "b"], ["x"], FineTuneConfig(progress=False))
 
 
+def _tiny_config(**overrides: object) -> FineTuneConfig:
+    """A short run on the tiny intents: batch 8, lr 2e-4, no calibration split."""
+    values: dict[str, object] = {
+        "batch_size": 8,
+        "learning_rate": 2e-4,
+        "calibration_split": 0.0,
+        "progress": False,
+    }
+    return FineTuneConfig(**{**values, **overrides})  # type: ignore[arg-type]
+
+
 @pytest.mark.slow
 def test_fine_tune_learns_and_is_deterministic(tiny_examples):
     texts, labels = tiny_examples
-    config = FineTuneConfig(
-        epochs=12,
-        batch_size=8,
-        learning_rate=2e-4,
-        calibration_split=0.0,
-        seed=3,
-        progress=False,
-    )
+    config = _tiny_config(epochs=12, seed=3)
     first = fine_tune(texts, labels, config)
     second = fine_tune(texts, labels, config)
     a, b = first.model.state_dict(), second.model.state_dict()
@@ -101,14 +105,7 @@ def test_an_unknown_precision_is_rejected():
 @pytest.mark.parametrize("name", ["fp32", "bf16"])
 def test_fine_tune_learns_in_both_precisions_and_keeps_fp32_weights(tiny_examples, name):
     texts, labels = tiny_examples
-    config = FineTuneConfig(
-        epochs=8,
-        batch_size=8,
-        learning_rate=2e-4,
-        calibration_split=0.0,
-        precision=name,
-        progress=False,
-    )
+    config = _tiny_config(epochs=8, precision=name)
     result = fine_tune(texts, labels, config)
     assert result.precision == name
     assert result.losses[-1] < result.losses[0]
