@@ -57,6 +57,7 @@ _RUNTIME_KEYS = {
     "temperature",
     "top_p",
     "repetition_penalty",
+    "num_beams",
     "quantize",
 }
 # Keys Rasa itself may put into a component's config.

@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--repetition-penalty", type=float, help="override the generators' repetition penalty"
     )
     responses.add_argument(
+        "--num-beams", type=int, help="override the generators' beam count (1: greedy)"
+    )
+    responses.add_argument(
         "--keep-placeholders", action="store_true", help="do not neutralise {{slots}}"
     )
     responses.add_argument("--seed", type=int, default=42)
@@ -152,6 +155,7 @@ def _responses(args: argparse.Namespace) -> int:
         save_model=args.save_model,
         model=args.model,
         repetition_penalty=args.repetition_penalty,
+        num_beams=args.num_beams,
         neutralise=not args.keep_placeholders,
         seed=args.seed,
         out_json=args.out,

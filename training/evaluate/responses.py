@@ -85,6 +85,8 @@ class ResponseEvalConfig:
             that saw a held-back conversation is refused.
         repetition_penalty: Override of the generators' repetition penalty (``None``: the
             trained generator's own setting).
+        num_beams: Override of the generators' beam count (``None``: the trained
+            generator's own setting); it applies to the base model too.
         out_json: Where the JSON report goes.
         out_markdown: Where the Markdown table goes.
     """
@@ -103,6 +105,7 @@ class ResponseEvalConfig:
     save_model: Path | None = None
     model: Path | None = None
     repetition_penalty: float | None = None
+    num_beams: int | None = None
     out_json: Path = Path("bench/results/responses.json")
     out_markdown: Path = Path("bench/results/responses.md")
 
@@ -295,6 +298,8 @@ def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
     unknown = set(config.systems) - {"retrieval", "base", "fine-tuned"}
     if unknown:
         raise TrainingDataError(f"unknown system(s): {sorted(unknown)}")
+    if config.num_beams is not None and config.num_beams < 1:
+        raise TrainingDataError(f"num_beams must be >= 1, got {config.num_beams}")
     if config.model is not None and config.save_model is not None:
         raise TrainingDataError("--model scores a kept generator; --save-model needs training")
     train, test = _split(config)
@@ -318,6 +323,8 @@ def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
         tuned, train_report, train_config = trained.generator, trained.report, config.train
     if config.repetition_penalty is not None:
         tuned.options = replace(tuned.options, repetition_penalty=config.repetition_penalty)
+    if config.num_beams is not None:
+        tuned.options = replace(tuned.options, num_beams=config.num_beams)
     guardrails = tuned.guardrails
     styles = ChannelStyles.load()
     references = [p.agent for p in test]
@@ -342,6 +349,7 @@ def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
         "train_config": asdict(train_config),
         "test_offset": config.test_offset,
         "repetition_penalty": tuned.options.repetition_penalty,
+        "num_beams": tuned.options.num_beams,
         "max_new_tokens": config.max_new_tokens,
         "neutralised_placeholders": config.neutralise,
         "systems": {
@@ -368,7 +376,7 @@ def markdown_table(report: dict[str, Any]) -> str:
         f"fine-tuned on {report['train_pairs']} pairs in {report['train_seconds']} s; "
         f"{report['machine']}, {report['date']}.",
         f"Held-back draw from offset {report.get('test_offset', 0)}; repetition penalty "
-        f"{report.get('repetition_penalty')}"
+        f"{report.get('repetition_penalty')}; beams {report.get('num_beams', 1)}"
         + (f"; kept model {report['model']}." if report.get("model") else "."),
         "",
         "| system | ROUGE-L raw | ROUGE-L sent | BLEU raw | similarity raw | "

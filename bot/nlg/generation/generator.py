@@ -18,7 +18,12 @@ from typing import Protocol
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from bot.nlg.generation.decoding import DecodeConfig, FastDecoder, TokenCallback
+from bot.nlg.generation.decoding import (
+    DecodeConfig,
+    FastDecoder,
+    TokenCallback,
+    validate_beams,
+)
 from bot.nlg.generation.grounding import GroundingHit, GroundingIndex
 from bot.nlg.generation.guardrails import Guardrails
 from bot.nlg.generation.pairs import Turn
@@ -43,6 +48,9 @@ class GeneratorOptions:
         quantize: Decode with int8 ``nn.Linear`` layers on the CPU.
         seed: Sampling seed.
         system: The system instruction.
+        num_beams: Candidate replies kept by beam search; 1 decodes token by token
+            (greedy or sampling). Beam search scores closer to the company's replies but
+            takes longer per token (docs/benchmarks.md, "Reply quality").
     """
 
     context_turns: int = 4
@@ -56,6 +64,10 @@ class GeneratorOptions:
     quantize: bool = True
     seed: int = 0
     system: str = DEFAULT_SYSTEM
+    num_beams: int = 1
+
+    def __post_init__(self) -> None:
+        validate_beams(self.num_beams, self.temperature)
 
 
 @dataclass(frozen=True)
@@ -190,6 +202,7 @@ class Generator:
             top_p=self.options.top_p,
             repetition_penalty=self.options.repetition_penalty,
             seed=self.options.seed,
+            num_beams=self.options.num_beams,
         )
         with self._lock:
             decoded = self.decoder.decode(ids, config, on_token)

@@ -68,6 +68,15 @@ def test_unknown_or_bad_options_fail(tmp_path: Path) -> None:
         ResponseGenerator.create(*_args(tmp_path, precision="fp16"))
     with pytest.raises(ConfigError):
         ResponseGenerator.create(*_args(tmp_path, guardrails={"max_chars": -1}))
+    with pytest.raises(ConfigError, match="num_beams"):
+        ResponseGenerator.create(*_args(tmp_path, num_beams=0))
+
+
+def test_num_beams_reaches_the_run_time_options(tmp_path: Path) -> None:
+    _, options, _ = ResponseGenerator._configs(_args(tmp_path, num_beams=4)[0])
+    assert options.num_beams == 4
+    _, default, _ = ResponseGenerator._configs(_args(tmp_path)[0])
+    assert default.num_beams == 1
 
 
 def test_pairs_content_is_part_of_the_fingerprint(tmp_path: Path) -> None:

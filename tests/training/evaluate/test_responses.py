@@ -122,6 +122,7 @@ def test_a_kept_generator_is_scored_on_a_disjoint_draw_without_retraining(tmp_pa
             test_offset=4,
             model=tmp_path / "kept",
             repetition_penalty=1.0,
+            num_beams=2,
             out_json=tmp_path / "second.json",
             out_markdown=tmp_path / "second.md",
         )
@@ -130,12 +131,18 @@ def test_a_kept_generator_is_scored_on_a_disjoint_draw_without_retraining(tmp_pa
     assert second["train_report"]["steps"] == first["train_report"]["steps"] == 1
     assert second["repetition_penalty"] == 1.0
     assert first["repetition_penalty"] != 1.0
+    assert (second["num_beams"], first["num_beams"]) == (2, 1)
     assert second["test_pairs"] == 4
     customers = [
         {example["customer"] for example in report["examples"]} for report in (first, second)
     ]
     assert not customers[0] & customers[1]
     assert "kept model" in (tmp_path / "second.md").read_text()
+    assert "beams 2" in (tmp_path / "second.md").read_text()
+    with pytest.raises(TrainingDataError, match="num_beams"):
+        evaluate_responses(
+            ResponseEvalConfig(**common, model=tmp_path / "kept", num_beams=0, test_offset=4)
+        )
 
 
 def test_a_kept_generator_trained_on_the_held_back_pairs_is_refused(tmp_path: Path) -> None:
