@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from bot.errors import TrainingDataError
+from bot.errors import ConfigError, TrainingDataError
 from bot.nlg.channel_style import ChannelStyles
 from bot.nlg.generation.checkpoint import load, read_meta, save, train_generator
+from bot.nlg.generation.decoding import validate_beams
 from bot.nlg.generation.fine_tune import GenerationTrainConfig
 from bot.nlg.generation.generator import Generator
 from bot.nlg.generation.grounding import Embedder, load_minilm
@@ -298,8 +299,13 @@ def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
     unknown = set(config.systems) - {"retrieval", "base", "fine-tuned"}
     if unknown:
         raise TrainingDataError(f"unknown system(s): {sorted(unknown)}")
-    if config.num_beams is not None and config.num_beams < 1:
-        raise TrainingDataError(f"num_beams must be >= 1, got {config.num_beams}")
+    if config.num_beams is not None:
+        try:
+            # The bound only, before any training; the generator's options check beams
+            # against their own temperature when the override is applied.
+            validate_beams(config.num_beams, temperature=0.0)
+        except ConfigError as e:
+            raise TrainingDataError(str(e)) from e
     if config.model is not None and config.save_model is not None:
         raise TrainingDataError("--model scores a kept generator; --save-model needs training")
     train, test = _split(config)

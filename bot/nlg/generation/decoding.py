@@ -176,7 +176,6 @@ class FastDecoder:
         self.tokenizer = tokenizer
         self._stop = stop_ids(tokenizer)
         self._lock = threading.Lock()
-        self._source = model
         self._beam_model: nn.Module | None = None
 
     def decode(
@@ -278,12 +277,14 @@ class FastDecoder:
         )
 
     def _beam_search_model(self) -> nn.Module:
-        """The HF model beam search runs on: int8 when quantising (made once, on demand)."""
+        """The HF model beam search runs on: int8 when quantising (made once, on demand).
+
+        Without the lean forward, ``self.model`` is already that model; with it,
+        ``self.model`` is the fp32 original and the int8 copy is made here.
+        """
         if self._beam_model is None:
-            if self.lean is None:
-                self._beam_model = self.model
-            else:
-                self._beam_model = quantize(self._source) if self.quantized else self._source
+            needs_copy = self.lean is not None and self.quantized
+            self._beam_model = quantize(self.model) if needs_copy else self.model
         return self._beam_model
 
     def _mean_logprob(self, model: nn.Module, prompt: torch.Tensor, generated: list[int]) -> float:
