@@ -46,6 +46,11 @@ class FineTuneConfig:
         max_length: Token limit; longer messages are truncated.
         calibration_split: Fraction of each intent held out to fit the temperature;
             0 disables calibration (temperature 1).
+        refit: With a calibration split, train the final model again from the same seed
+            on every example, hold-out included, once the temperature is fitted. The
+            temperature (and the out-of-scope gate's reference) come from the calibrated
+            twin trained without the hold-out, so nothing is learned from data it saw; the
+            final model loses no training data to calibration. Doubles training time.
         min_steps: Lower bound on optimiser steps, so tiny data sets still converge.
         seed: Seed for weights of the head, shuffling and dropout.
         device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
@@ -64,6 +69,7 @@ class FineTuneConfig:
     dropout: float = 0.1
     max_length: int = 64
     calibration_split: float = 0.1
+    refit: bool = True
     min_steps: int = 0
     seed: int = 42
     device: str = "auto"
@@ -89,6 +95,8 @@ class FineTuneResult:
         losses: Mean training loss per epoch.
         holdout_indices: Positions (in the input) of the calibration split.
         precision: ``"bf16"`` or ``"fp32"``: what the training forward passes ran in.
+        calibration_model: With ``refit``, the twin trained without the calibration split
+            (``model`` was then trained on everything); ``None`` otherwise.
     """
 
     model: IntentEncoder
@@ -100,6 +108,7 @@ class FineTuneResult:
     losses: list[float] = field(default_factory=list)
     holdout_indices: tuple[int, ...] = ()
     precision: str = "fp32"
+    calibration_model: IntentEncoder | None = None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -324,6 +333,77 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]
     ]
 
 
+def _train_model(
+    model: IntentEncoder,
+    encoded: Sequence[list[int]],
+    targets: torch.Tensor,
+    pad_id: int,
+    config: FineTuneConfig,
+    device: torch.device,
+    bf16: bool,
+    desc: str,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> tuple[list[float], int]:
+    """Run the optimisation loop on ``model`` in place.
+
+    Args:
+        model: The model to train (on ``device``).
+        encoded: Token ids of each training example.
+        targets: ``(n,)`` class index of each example.
+        pad_id: Padding token id.
+        config: Hyper-parameters (epochs, batch size, schedule, seed ...).
+        device: Where to train.
+        bf16: Run the forward passes under bfloat16 autocast.
+        desc: Label of the progress bar.
+        on_epoch: Called with ``(epoch, mean_loss)`` after each epoch.
+
+    Returns:
+        The mean loss of each epoch and the number of optimiser steps.
+    """
+    steps_per_epoch = math.ceil(len(encoded) / config.batch_size)
+    epochs = max(config.epochs, math.ceil(config.min_steps / max(steps_per_epoch, 1)))
+    total_steps = steps_per_epoch * epochs
+    optimiser = torch.optim.AdamW(
+        _param_groups(model, config.weight_decay), lr=config.learning_rate
+    )
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser,
+        max_lr=config.learning_rate,
+        total_steps=total_steps,
+        pct_start=config.warmup_ratio,
+        anneal_strategy="cos",
+    )
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    generator = random.Random(config.seed)
+    lengths = [len(seq) for seq in encoded]
+    logger.info("%s: %d examples, %d epochs, %d steps", desc, len(encoded), epochs, total_steps)
+    losses: list[float] = []
+    bar = tqdm(total=total_steps, desc=desc, unit="step", disable=not config.progress)
+    model.train()
+    for epoch in range(epochs):
+        epoch_loss = 0.0
+        batches = length_bucketed_batches(lengths, config.batch_size, generator)
+        for batch in batches:
+            ids, mask = collate(encoded, batch, pad_id, device)
+            with training_autocast(device, bf16):
+                logits = model(ids, mask)
+            loss = loss_fn(logits.float(), targets[batch].to(device))
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            scheduler.step()
+            epoch_loss += float(loss.item())
+            bar.update(1)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+        losses.append(epoch_loss / max(len(batches), 1))
+        if on_epoch is not None:
+            on_epoch(epoch + 1, losses[-1])
+    bar.close()
+    model.eval()
+    return losses, total_steps
+
+
 def fine_tune(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -332,11 +412,15 @@ def fine_tune(
 ) -> FineTuneResult:
     """Fine-tune the packaged MiniLM encoder with a fresh intent head.
 
+    With a calibration split, a first model trains without it and fits the temperature on
+    it; with ``config.refit`` a second model then trains from the same seed on every
+    example and keeps that temperature (the first is returned as ``calibration_model``).
+
     Args:
         texts: Training messages.
         labels: Intent of each message.
         config: Hyper-parameters.
-        on_epoch: Called with ``(epoch, mean_loss)`` after each epoch.
+        on_epoch: Called with ``(epoch, mean_loss)`` after each epoch of the final model.
 
     Returns:
         The trained, calibrated model.
@@ -369,63 +453,28 @@ def fine_tune(
         if config.calibration_split > 0
         else (list(range(len(texts))), [])
     )
-    train_encoded = [encoded[i] for i in train_idx]
-    train_targets = torch.tensor([targets[i] for i in train_idx], dtype=torch.long)
-
-    steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
-    epochs = max(config.epochs, math.ceil(config.min_steps / max(steps_per_epoch, 1)))
-    total_steps = steps_per_epoch * epochs
-    optimiser = torch.optim.AdamW(
-        _param_groups(model, config.weight_decay), lr=config.learning_rate
-    )
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser,
-        max_lr=config.learning_rate,
-        total_steps=total_steps,
-        pct_start=config.warmup_ratio,
-        anneal_strategy="cos",
-    )
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    generator = random.Random(config.seed)
-    lengths = [len(seq) for seq in train_encoded]
-
+    refit = config.refit and bool(hold_idx)
     logger.info(
-        "Fine-tuning intent encoder: %d examples, %d intents, %d held out, %d epochs, "
-        "%d steps on %s in %s",
+        "Fine-tuning intent encoder: %d examples, %d intents, %d held out%s, on %s in %s",
         len(train_idx),
         len(names),
         len(hold_idx),
-        epochs,
-        total_steps,
+        " (then refit on all)" if refit else "",
         device,
         precision,
     )
     started = time.perf_counter()
-    losses: list[float] = []
-    bar = tqdm(total=total_steps, desc="intent fine-tune", unit="step", disable=not config.progress)
-    model.train()
-    for epoch in range(epochs):
-        epoch_loss = 0.0
-        batches = length_bucketed_batches(lengths, config.batch_size, generator)
-        for batch in batches:
-            ids, mask = collate(train_encoded, batch, pad_id, device)
-            with training_autocast(device, bf16):
-                logits = model(ids, mask)
-            loss = loss_fn(logits.float(), train_targets[batch].to(device))
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimiser.step()
-            scheduler.step()
-            epoch_loss += float(loss.item())
-            bar.update(1)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
-        losses.append(epoch_loss / max(len(batches), 1))
-        if on_epoch is not None:
-            on_epoch(epoch + 1, losses[-1])
-    bar.close()
-    train_seconds = time.perf_counter() - started
-    model.eval()
+    losses, steps = _train_model(
+        model,
+        [encoded[i] for i in train_idx],
+        torch.tensor([targets[i] for i in train_idx], dtype=torch.long),
+        pad_id,
+        config,
+        device,
+        bf16,
+        "intent fine-tune (calibration)" if refit else "intent fine-tune",
+        None if refit else on_epoch,
+    )
 
     temperature = 1.0
     holdout_accuracy: float | None = None
@@ -440,6 +489,25 @@ def fine_tune(
             temperature,
             holdout_accuracy,
         )
+    calibration_model: IntentEncoder | None = None
+    if refit:
+        calibration_model = model.cpu()
+        seed_everything(config.seed)
+        model, _ = load_pretrained(minilm_path(), len(names), config.dropout)
+        model.to(device)
+        losses, refit_steps = _train_model(
+            model,
+            encoded,
+            torch.tensor(targets, dtype=torch.long),
+            pad_id,
+            config,
+            device,
+            bf16,
+            "intent fine-tune (all data)",
+            on_epoch,
+        )
+        steps += refit_steps
+    train_seconds = time.perf_counter() - started
     meta = IntentModelMeta(
         labels=names,
         max_length=config.max_length,
@@ -451,9 +519,10 @@ def fine_tune(
         tokenizer=tokenizer,
         meta=meta,
         train_seconds=train_seconds,
-        steps=total_steps,
+        steps=steps,
         holdout_accuracy=holdout_accuracy,
         losses=losses,
         holdout_indices=tuple(hold_idx),
         precision=precision,
+        calibration_model=calibration_model,
     )

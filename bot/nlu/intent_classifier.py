@@ -133,6 +133,8 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 "TransformerIntentClassifier: epochs and batch_size must be >= 1 and "
                 "max_length >= 8"
             )
+        if not isinstance(result.refit, bool):
+            raise ConfigError("TransformerIntentClassifier: refit must be true or false")
         if not 0.0 <= result.calibration_split < 0.5:
             raise ConfigError("TransformerIntentClassifier: calibration_split must be in [0, 0.5)")
         merged = {**cls.get_default_config(), **config}
@@ -177,8 +179,15 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
         )
         self._predictor = IntentPredictor(result.model, result.tokenizer, result.meta)
         texts = [m.get(TEXT) for m in examples]
+        twin_model = result.calibration_model
+        refit = twin_model is not None
         vectors = self._sentence_vectors(texts, result.holdout_indices)
-        self._predictor.gate = self._fit_gate(vectors, result.holdout_indices)
+        twin_vectors = None
+        if twin_model is not None and vectors is not None:
+            twin = IntentPredictor(twin_model, result.tokenizer, result.meta)
+            twin_vectors = twin.outputs(texts)[1]
+        result.calibration_model = twin_model = None
+        self._predictor.gate = self._fit_gate(vectors, result.holdout_indices, twin_vectors)
         self._predictor.vote = self._fit_vote(vectors, [m.get(INTENT) for m in examples])
         self._report = {
             "examples": len(examples),
@@ -188,6 +197,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             "precision": result.precision,
             "temperature": result.meta.temperature,
             "holdout_accuracy": result.holdout_accuracy,
+            "refit_on_all_data": refit,
             "epoch_losses": [round(x, 4) for x in result.losses],
             "ood_gate": self._predictor.gate is not None,
             "neighbour_vote": self._predictor.vote is not None,
@@ -240,7 +250,10 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
         return vote
 
     def _fit_gate(
-        self, vectors: torch.Tensor | None, holdout: tuple[int, ...]
+        self,
+        vectors: torch.Tensor | None,
+        holdout: tuple[int, ...],
+        twin_vectors: torch.Tensor | None = None,
     ) -> NeighbourGate | None:
         """Fit the out-of-scope gate on the trained model's sentence vectors.
 
@@ -248,6 +261,9 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             vectors: Sentence vectors of every training text, in fine-tuning order
                 (``None`` when nothing needs them).
             holdout: Positions of the calibration split in ``vectors``.
+            twin_vectors: When the model was refit on every example, the same texts'
+                vectors from the calibrated twin that never saw the hold-out: the
+                reference is measured with them, and ``vectors`` become the bank.
 
         Returns:
             The gate, or ``None`` when it is off or there is no calibration split.
@@ -262,11 +278,13 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             return None
         held = set(holdout)
         train_rows = [i for i in range(len(vectors)) if i not in held]
+        calibrated = vectors if twin_vectors is None else twin_vectors
         gate = NeighbourGate.fit(
-            vectors[train_rows].numpy(),
-            vectors[list(holdout)].numpy(),
+            calibrated[train_rows].numpy(),
+            calibrated[list(holdout)].numpy(),
             k=int(self.component_config.get("ood_neighbours", 1)),
             quantile=quantile,
+            bank_vectors=None if twin_vectors is None else vectors.numpy(),
         )
         logger.info(
             "Out-of-scope gate: %d training vectors, %d held-out references, quantile %.3f",

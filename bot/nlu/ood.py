@@ -125,6 +125,7 @@ class NeighbourGate:
         holdout_vectors: np.ndarray,
         k: int = 1,
         quantile: float = 0.05,
+        bank_vectors: np.ndarray | None = None,
     ) -> NeighbourGate:
         """Build the gate from training vectors and held-out in-scope vectors.
 
@@ -137,6 +138,9 @@ class NeighbourGate:
             holdout_vectors: Sentence vectors of the held-out calibration examples.
             k: Neighbours averaged per message.
             quantile: Typicality below which confidences are scaled down.
+            bank_vectors: The bank to keep instead, when the model that serves was refit
+                on every example: its vectors of all of them, while the two sets above
+                come from the calibrated twin that never saw the hold-out.
 
         Returns:
             The gate.
@@ -144,7 +148,10 @@ class NeighbourGate:
         train = normalise_rows(train_vectors)
         hold = normalise_rows(holdout_vectors)
         reference = np.sort(neighbour_similarity(hold, train, k))
-        bank = np.concatenate([train, hold]) if len(hold) else train
+        if bank_vectors is not None:
+            bank = normalise_rows(bank_vectors)
+        else:
+            bank = np.concatenate([train, hold]) if len(hold) else train
         return cls(bank=bank, reference=reference, k=k, quantile=quantile)
 
     @property

@@ -96,6 +96,33 @@ def test_fine_tune_learns_and_is_deterministic(tiny_examples):
     assert not torch.equal(a["head.weight"], other.model.state_dict()["head.weight"])
 
 
+@pytest.mark.slow
+def test_refit_trains_the_final_model_on_everything_with_the_twins_temperature(tiny_examples):
+    texts, labels = tiny_examples
+    config = _tiny_config(epochs=6, seed=5, calibration_split=0.2)
+    refit = fine_tune(texts, labels, config)
+    twin_only = fine_tune(
+        texts, labels, _tiny_config(epochs=6, seed=5, calibration_split=0.2, refit=False)
+    )
+    on_all = fine_tune(texts, labels, _tiny_config(epochs=6, seed=5))
+    assert len(refit.holdout_indices) == len(set(labels))  # one example per intent held out
+    assert twin_only.calibration_model is None and on_all.calibration_model is None
+    assert refit.calibration_model is not None
+
+    def same(x: torch.nn.Module, y: torch.nn.Module) -> bool:
+        a, b = x.state_dict(), y.state_dict()
+        return all(torch.equal(a[k], b[k]) for k in a)
+
+    # The served model is exactly the one trained on every example ...
+    assert same(refit.model, on_all.model)
+    # ... calibrated by the twin that never saw the hold-out.
+    assert same(refit.calibration_model, twin_only.model)
+    assert not same(refit.model, twin_only.model)
+    assert refit.meta.temperature == twin_only.meta.temperature != 1.0
+    assert refit.holdout_accuracy == twin_only.holdout_accuracy
+    assert refit.steps > twin_only.steps
+
+
 def test_an_unknown_precision_is_rejected():
     with pytest.raises(ConfigError, match="precision"):
         FineTuneConfig(precision="fp16")

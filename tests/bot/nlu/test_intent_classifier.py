@@ -1,5 +1,6 @@
 import importlib.util
 
+import numpy as np
 import pytest
 import torch
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -170,6 +171,27 @@ def test_the_out_of_scope_gate_lowers_strange_messages_and_survives_persistence(
     predictor.gate = None  # leave the shared model as the other tests expect it
 
 
+@pytest.mark.slow
+def test_a_refit_classifier_gates_with_every_example_and_the_twins_reference(
+    tmp_path, tiny_examples
+):
+    texts, labels = tiny_examples
+    component, _ = _component(
+        tmp_path, epochs=6, calibration_split=0.2, ood_quantile=0.2, refit=True
+    )
+    component.train(_training_data(texts, labels))
+    report = component._report
+    assert report["refit_on_all_data"] is True and report["ood_gate"] is True
+    gate = component._predictor.gate
+    assert gate is not None
+    assert len(gate.reference) == len(set(labels))  # one held-out example per intent
+    # The bank holds the served model's vectors of every example, hold-out included.
+    served = component._predictor.outputs(texts)[1].numpy()
+    served /= np.linalg.norm(served, axis=1, keepdims=True)
+    assert gate.bank.shape == served.shape
+    assert np.allclose(gate.bank, served, atol=1e-5)
+
+
 def test_out_of_scope_options_are_validated(tmp_path):
     with pytest.raises(ConfigError, match="ood_quantile"):
         _component(tmp_path, ood_quantile=1.5)
@@ -218,6 +240,11 @@ def test_neighbour_vote_options_are_validated(tmp_path):
         _component(tmp_path, neighbour_vote_k=0)
     with pytest.raises(ConfigError, match="neighbour_vote_sharpness"):
         _component(tmp_path, neighbour_vote_sharpness=0)
+
+
+def test_refit_option_is_validated(tmp_path):
+    with pytest.raises(ConfigError, match="refit"):
+        _component(tmp_path, refit="no")
 
 
 def test_precision_option_is_validated(tmp_path):

@@ -35,6 +35,17 @@ def test_fit_measures_the_reference_on_unseen_examples_and_banks_both():
     assert np.allclose(np.linalg.norm(gate.bank, axis=1), 1.0, atol=1e-5)
 
 
+def test_a_refit_model_keeps_its_own_bank_and_the_twins_reference():
+    gate, centre = _gate()
+    refit_bank = np.tile(centre * 3.0, (7, 1))  # not unit length: fit must normalise it
+    refit = NeighbourGate.fit(
+        np.asarray(gate.bank[:200]), np.asarray(gate.bank[200:]), k=1, bank_vectors=refit_bank
+    )
+    assert refit.bank.shape == (7, 16)
+    assert np.allclose(refit.bank, normalise_rows(refit_bank))
+    assert np.allclose(refit.reference, gate.reference)
+
+
 def test_typical_messages_keep_their_confidence_and_strange_ones_lose_it():
     gate, centre = _gate(quantile=0.1)
     far = np.zeros(16, dtype=np.float32)
