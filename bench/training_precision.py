@@ -121,7 +121,9 @@ def _intent_runs(args: argparse.Namespace) -> dict[str, Any]:
     examples = examples[: args.intent_examples] if args.intent_examples else examples
     texts = [e.text for e in examples]
     labels = [e.label for e in examples]
-    config = FineTuneConfig(epochs=args.intent_epochs, seed=args.seed, progress=False)
+    # One model per precision (no refit), so that the steps, times and hold-out accuracy
+    # all belong to the same training loop.
+    config = FineTuneConfig(epochs=args.intent_epochs, seed=args.seed, progress=False, refit=False)
     fine_tune(texts[:64], labels[:64], replace(config, epochs=1, calibration_split=0.0))
     runs: dict[str, Any] = {}
     for name in PRECISIONS:

@@ -49,8 +49,9 @@ class FineTuneConfig:
         refit: With a calibration split, train the final model again from the same seed
             on every example, hold-out included, once the temperature is fitted. The
             temperature (and the out-of-scope gate's reference) come from the calibrated
-            twin trained without the hold-out, so nothing is learned from data it saw; the
-            final model loses no training data to calibration. Doubles training time.
+            twin trained without the hold-out, so they are never fitted on data their model
+            saw, and the final model loses no training data to calibration. Doubles
+            training time.
         min_steps: Lower bound on optimiser steps, so tiny data sets still converge.
         seed: Seed for weights of the head, shuffling and dropout.
         device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.

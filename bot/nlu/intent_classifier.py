@@ -186,7 +186,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
         if twin_model is not None and vectors is not None:
             twin = IntentPredictor(twin_model, result.tokenizer, result.meta)
             twin_vectors = twin.outputs(texts)[1]
-        result.calibration_model = twin_model = None
+        result.calibration_model = None  # the twin is not needed any more
         self._predictor.gate = self._fit_gate(vectors, result.holdout_indices, twin_vectors)
         self._predictor.vote = self._fit_vote(vectors, [m.get(INTENT) for m in examples])
         self._report = {
