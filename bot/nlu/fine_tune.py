@@ -440,9 +440,15 @@ def fine_tune(
     device = resolve_device(config.device)
     bf16 = use_bf16(config.precision, device)
     precision = "bf16" if bf16 else "fp32"
-    seed_everything(config.seed)
-    model, tokenizer = load_pretrained(minilm_path(), len(names), config.dropout)
-    model.to(device)
+
+    def fresh_model() -> tuple[IntentEncoder, PreTrainedTokenizerBase]:
+        # Seeded the same way for both fits, so a refit starts exactly as a run without
+        # a calibration split would.
+        seed_everything(config.seed)
+        fresh, fresh_tokenizer = load_pretrained(minilm_path(), len(names), config.dropout)
+        return fresh.to(device), fresh_tokenizer
+
+    model, tokenizer = fresh_model()
 
     index = {name: i for i, name in enumerate(names)}
     targets = [index[label] for label in labels]
@@ -493,9 +499,7 @@ def fine_tune(
     calibration_model: IntentEncoder | None = None
     if refit:
         calibration_model = model.cpu()
-        seed_everything(config.seed)
-        model, _ = load_pretrained(minilm_path(), len(names), config.dropout)
-        model.to(device)
+        model, _ = fresh_model()
         losses, refit_steps = _train_model(
             model,
             encoded,

@@ -180,13 +180,11 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
         self._predictor = IntentPredictor(result.model, result.tokenizer, result.meta)
         texts = [m.get(TEXT) for m in examples]
         twin_model = result.calibration_model
-        refit = twin_model is not None
         vectors = self._sentence_vectors(texts, result.holdout_indices)
         twin_vectors = None
-        if twin_model is not None and vectors is not None:
+        if twin_model is not None and self._gate_wanted(result.holdout_indices):
             twin = IntentPredictor(twin_model, result.tokenizer, result.meta)
             twin_vectors = twin.outputs(texts)[1]
-        result.calibration_model = None  # the twin is not needed any more
         self._predictor.gate = self._fit_gate(vectors, result.holdout_indices, twin_vectors)
         self._predictor.vote = self._fit_vote(vectors, [m.get(INTENT) for m in examples])
         self._report = {
@@ -197,7 +195,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             "precision": result.precision,
             "temperature": result.meta.temperature,
             "holdout_accuracy": result.holdout_accuracy,
-            "refit_on_all_data": refit,
+            "refit_on_all_data": twin_model is not None,
             "epoch_losses": [round(x, 4) for x in result.losses],
             "ood_gate": self._predictor.gate is not None,
             "neighbour_vote": self._predictor.vote is not None,
@@ -215,12 +213,16 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
         Returns:
             ``(len(texts), hidden)`` vectors, or ``None`` when neither is on.
         """
-        wanted = (
-            float(self.component_config.get("ood_quantile", 0.0)) > 0 and bool(holdout)
-        ) or float(self.component_config.get("neighbour_vote", 0.0)) > 0
+        wanted = self._gate_wanted(holdout) or (
+            float(self.component_config.get("neighbour_vote", 0.0)) > 0
+        )
         if not wanted or self._predictor is None:
             return None
         return self._predictor.outputs(texts)[1]
+
+    def _gate_wanted(self, holdout: tuple[int, ...]) -> bool:
+        """Whether the out-of-scope gate is on and has a calibration split to fit on."""
+        return float(self.component_config.get("ood_quantile", 0.0)) > 0 and bool(holdout)
 
     def _fit_vote(self, vectors: torch.Tensor | None, intents: list[str]) -> NeighbourVote | None:
         """Build the nearest-neighbour vote over every training example.
