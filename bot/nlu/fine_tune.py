@@ -23,7 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
-from bot.errors import ConfigError, TrainingDataError
+from bot.errors import TrainingDataError
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta, load_pretrained
 from bot.precision import training_autocast, use_bf16, validate_precision
 from bot.pretrained import minilm_path
@@ -52,10 +52,6 @@ class FineTuneConfig:
             twin trained without the hold-out, so they are never fitted on data their model
             saw, and the final model loses no training data to calibration. Doubles
             training time.
-        distill: With ``refit``, how much of the refit model's target is the calibrated
-            twin's probabilities; the rest is the one-hot label (born-again
-            self-distillation). On the hold-out the twin's probabilities are genuine
-            predictions for unseen text. ``0`` trains the refit on the labels alone.
         min_steps: Lower bound on optimiser steps, so tiny data sets still converge.
         seed: Seed for weights of the head, shuffling and dropout.
         device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
@@ -75,7 +71,6 @@ class FineTuneConfig:
     max_length: int = 64
     calibration_split: float = 0.1
     refit: bool = True
-    distill: float = 0.5
     min_steps: int = 0
     seed: int = 42
     device: str = "auto"
@@ -85,8 +80,6 @@ class FineTuneConfig:
 
     def __post_init__(self) -> None:
         validate_precision(self.precision)
-        if not 0.0 <= self.distill < 1.0:
-            raise ConfigError(f"distill must be in [0, 1), not {self.distill!r}")
 
 
 @dataclass
@@ -328,25 +321,6 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, max_iter: int =
     return min(max(temperature, 0.05), 20.0)
 
 
-def distillation_targets(
-    teacher_logits: torch.Tensor, targets: torch.Tensor, temperature: float, weight: float
-) -> torch.Tensor:
-    """Mix one-hot labels with a teacher's calibrated probabilities.
-
-    Args:
-        teacher_logits: ``(n, classes)`` logits of the teacher.
-        targets: ``(n,)`` true class indices.
-        temperature: The teacher's fitted softmax temperature.
-        weight: Share of the teacher's probabilities in each target, in ``[0, 1)``.
-
-    Returns:
-        ``(n, classes)`` target distributions; every row sums to 1.
-    """
-    one_hot = nn.functional.one_hot(targets, teacher_logits.shape[1]).float()
-    teacher = (teacher_logits.float() / temperature).softmax(dim=1)
-    return (1.0 - weight) * one_hot + weight * teacher
-
-
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     decay: list[nn.Parameter] = []
     no_decay: list[nn.Parameter] = []
@@ -376,8 +350,7 @@ def _train_model(
     Args:
         model: The model to train (on ``device``).
         encoded: Token ids of each training example.
-        targets: ``(n,)`` class index of each example, or ``(n, classes)`` target
-            probabilities (label smoothing applies on top of either).
+        targets: ``(n,)`` class index of each example.
         pad_id: Padding token id.
         config: Hyper-parameters (epochs, batch size, schedule, seed ...).
         device: Where to train.
@@ -442,9 +415,7 @@ def fine_tune(
 
     With a calibration split, a first model trains without it and fits the temperature on
     it; with ``config.refit`` a second model then trains from the same seed on every
-    example, towards a mix of the labels and the first model's calibrated probabilities
-    (``config.distill``), and keeps that temperature (the first is returned as
-    ``calibration_model``).
+    example and keeps that temperature (the first is returned as ``calibration_model``).
 
     Args:
         texts: Training messages.
@@ -527,18 +498,12 @@ def fine_tune(
         )
     calibration_model: IntentEncoder | None = None
     if refit:
-        all_targets = torch.tensor(targets, dtype=torch.long)
-        if config.distill > 0:
-            teacher_logits = predict_logits(model, encoded, pad_id, device)
-            all_targets = distillation_targets(
-                teacher_logits, all_targets, temperature, config.distill
-            )
         calibration_model = model.cpu()
         model, _ = fresh_model()
         losses, refit_steps = _train_model(
             model,
             encoded,
-            all_targets,
+            torch.tensor(targets, dtype=torch.long),
             pad_id,
             config,
             device,

@@ -172,9 +172,10 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 len(intents),
             )
             return self._resource
-        config = self._fine_tune_config(self.component_config)
         result = fine_tune(
-            [m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples], config
+            [m.get(TEXT) for m in examples],
+            [m.get(INTENT) for m in examples],
+            self._fine_tune_config(self.component_config),
         )
         self._predictor = IntentPredictor(result.model, result.tokenizer, result.meta)
         texts = [m.get(TEXT) for m in examples]
@@ -195,7 +196,6 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             "temperature": result.meta.temperature,
             "holdout_accuracy": result.holdout_accuracy,
             "refit_on_all_data": twin_model is not None,
-            "distilled_from_twin": config.distill if twin_model is not None else 0.0,
             "epoch_losses": [round(x, 4) for x in result.losses],
             "ood_gate": self._predictor.gate is not None,
             "neighbour_vote": self._predictor.vote is not None,

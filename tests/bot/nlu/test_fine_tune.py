@@ -4,23 +4,15 @@ import pytest
 import torch
 
 from bot.errors import ConfigError, TrainingDataError
-from bot.nlu.encoder import load_pretrained
 from bot.nlu.fine_tune import (
     FineTuneConfig,
-    _train_model,
     collate,
-    distillation_targets,
     fine_tune,
     fit_temperature,
     length_bucketed_batches,
-    predict_logits,
     resolve_device,
-    seed_everything,
     stratified_split,
-    tokenize,
 )
-from bot.precision import use_bf16
-from bot.pretrained import minilm_path
 
 
 def test_stratified_split_holds_out_per_class_and_keeps_rare_classes():
@@ -80,11 +72,6 @@ def test_fine_tune_rejects_mismatched_inputs():
         fine_tune(["a", "b"], ["x"], FineTuneConfig(progress=False))
 
 
-def _same(x: torch.nn.Module, y: torch.nn.Module) -> bool:
-    a, b = x.state_dict(), y.state_dict()
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
 def _tiny_config(**overrides: object) -> FineTuneConfig:
     """A short run on the tiny intents: batch 8, lr 2e-4, no calibration split."""
     values: dict[str, object] = {
@@ -112,7 +99,7 @@ def test_fine_tune_learns_and_is_deterministic(tiny_examples):
 @pytest.mark.slow
 def test_refit_trains_the_final_model_on_everything_with_the_twins_temperature(tiny_examples):
     texts, labels = tiny_examples
-    config = _tiny_config(epochs=6, seed=5, calibration_split=0.2, distill=0.0)
+    config = _tiny_config(epochs=6, seed=5, calibration_split=0.2)
     refit = fine_tune(texts, labels, config)
     twin_only = fine_tune(
         texts, labels, _tiny_config(epochs=6, seed=5, calibration_split=0.2, refit=False)
@@ -122,63 +109,18 @@ def test_refit_trains_the_final_model_on_everything_with_the_twins_temperature(t
     assert twin_only.calibration_model is None and on_all.calibration_model is None
     assert refit.calibration_model is not None
 
+    def same(x: torch.nn.Module, y: torch.nn.Module) -> bool:
+        a, b = x.state_dict(), y.state_dict()
+        return all(torch.equal(a[k], b[k]) for k in a)
+
     # The served model is exactly the one trained on every example ...
-    assert _same(refit.model, on_all.model)
+    assert same(refit.model, on_all.model)
     # ... calibrated by the twin that never saw the hold-out.
-    assert _same(refit.calibration_model, twin_only.model)
-    assert not _same(refit.model, twin_only.model)
+    assert same(refit.calibration_model, twin_only.model)
+    assert not same(refit.model, twin_only.model)
     assert refit.meta.temperature == twin_only.meta.temperature != 1.0
     assert refit.holdout_accuracy == twin_only.holdout_accuracy
     assert refit.steps > twin_only.steps
-
-
-def test_distillation_targets_mix_labels_with_the_teachers_calibrated_probabilities():
-    logits = torch.tensor([[4.0, 0.0, -2.0], [0.0, 3.0, 1.0]])
-    targets = torch.tensor([0, 2])  # the teacher is wrong on the second example
-    mixed = distillation_targets(logits, targets, temperature=2.0, weight=0.3)
-    assert torch.allclose(mixed.sum(dim=1), torch.ones(2))
-    teacher = (logits / 2.0).softmax(dim=1)
-    assert torch.allclose(mixed[1], 0.3 * teacher[1] + torch.tensor([0.0, 0.0, 0.7]))
-    assert mixed[1, 2] >= 0.7  # the label keeps its share whatever the teacher thinks
-    assert torch.equal(distillation_targets(logits, targets, 2.0, 0.0), torch.eye(3)[targets])
-
-
-@pytest.mark.parametrize("weight", [-0.1, 1.0, 1.5])
-def test_a_distill_weight_outside_zero_to_one_is_rejected(weight):
-    with pytest.raises(ConfigError, match="distill"):
-        FineTuneConfig(distill=weight)
-
-
-@pytest.mark.slow
-def test_the_refit_learns_from_the_calibrated_twin_when_distilling(tiny_examples):
-    texts, labels = tiny_examples
-    # Short and slow enough that the twin is unsure of some examples (on this tiny data a
-    # longer run makes it certain of all, and distillation then changes nothing).
-    base = {"epochs": 2, "learning_rate": 5e-5, "seed": 5, "calibration_split": 0.2}
-    plain = fine_tune(texts, labels, _tiny_config(**base, distill=0.0))
-    config = _tiny_config(**base, distill=0.5)
-    distilled = fine_tune(texts, labels, config)
-    twin = distilled.calibration_model
-    assert twin is not None and plain.calibration_model is not None
-    assert _same(twin, plain.calibration_model)  # one teacher, trained without the hold-out
-    assert distilled.meta.temperature == plain.meta.temperature
-    assert not _same(distilled.model, plain.model)
-
-    # The served model is the one trained, from the same seed, towards half label and half
-    # the twin's probabilities at its fitted temperature.
-    encoded = tokenize(distilled.tokenizer, texts, config.max_length)
-    pad = int(distilled.tokenizer.pad_token_id or 0)
-    cpu = torch.device("cpu")
-    names = distilled.meta.labels
-    gold = torch.tensor([names.index(label) for label in labels])
-    targets = distillation_targets(
-        predict_logits(twin, encoded, pad, cpu), gold, distilled.meta.temperature, 0.5
-    )
-    assert not torch.equal(targets, torch.eye(len(names))[gold])
-    seed_everything(config.seed)
-    expected, _ = load_pretrained(minilm_path(), len(names), config.dropout)
-    _train_model(expected, encoded, targets, pad, config, cpu, use_bf16("auto", cpu), "x")
-    assert _same(distilled.model, expected)
 
 
 def test_an_unknown_precision_is_rejected():

@@ -182,7 +182,6 @@ def test_a_refit_classifier_gates_with_every_example_and_the_twins_reference(
     component.train(_training_data(texts, labels))
     report = component._report
     assert report["refit_on_all_data"] is True and report["ood_gate"] is True
-    assert report["distilled_from_twin"] == 0.5  # the default
     gate = component._predictor.gate
     assert gate is not None
     assert len(gate.reference) == len(set(labels))  # one held-out example per intent
@@ -246,12 +245,6 @@ def test_neighbour_vote_options_are_validated(tmp_path):
 def test_refit_option_is_validated(tmp_path):
     with pytest.raises(ConfigError, match="refit"):
         _component(tmp_path, refit="no")
-
-
-@pytest.mark.parametrize("value", [1.0, -0.5, "half"])
-def test_distill_option_is_validated(tmp_path, value):
-    with pytest.raises(ConfigError, match="distill"):
-        _component(tmp_path, distill=value)
 
 
 def test_precision_option_is_validated(tmp_path):
