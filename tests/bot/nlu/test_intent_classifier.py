@@ -11,6 +11,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.errors import ConfigError, ModelPackageMissingError
+from bot.nlu.fine_tune import stratified_split
 from bot.nlu.intent_classifier import TransformerIntentClassifier
 
 FAST = {
@@ -190,6 +191,62 @@ def test_a_refit_classifier_gates_with_every_example_and_the_twins_reference(
     served /= np.linalg.norm(served, axis=1, keepdims=True)
     assert gate.bank.shape == served.shape
     assert np.allclose(gate.bank, served, atol=1e-5)
+
+
+def test_the_lexical_expert_is_calibrated_on_the_hold_out_refit_on_all_and_persisted(
+    tmp_path, tiny_examples
+):
+    texts, labels = tiny_examples
+    component, (config, storage, resource, context) = _component(
+        tmp_path, epochs=6, calibration_split=0.2, refit=True, lexical_weight=0.4, ood_quantile=0
+    )
+    component.train(_training_data(texts, labels))
+    report = component._report["lexical_expert"]
+    assert report["weight"] == 0.4
+    assert report["margin_scale"] > 0 and report["blend_temperature"] > 0
+    assert 0 <= report["holdout_accuracy_blend"] <= 1
+    expert = component._predictor.lexical
+    assert expert is not None and expert.weight == 0.4
+    # The expert that serves was refit on every example, hold-out included.
+    words = expert.pipeline.named_steps["features"].transformer_list[0][1]
+    analyse = words.build_analyzer()
+    names = sorted(set(labels))
+    rest, holdout = stratified_split([names.index(x) for x in labels], 0.2, config["seed"])
+    held_out_words = {w for i in holdout for w in analyse(texts[i])}
+    only_held_out = held_out_words - {w for i in rest for w in analyse(texts[i])}
+    assert only_held_out  # else this check could not tell a refit from the twin
+    assert only_held_out <= set(words.vocabulary_)
+
+    probe = ["I'd like a refund for the boots", "track my package", "hello"]
+    served = component._predictor.probabilities(probe)
+    logits = component._predictor.outputs(probe)[0]
+    plain = torch.softmax(logits / component._predictor.meta.temperature, dim=-1)
+    expected = torch.softmax(
+        expert.combine(logits, component._predictor.meta.temperature, expert.scores(probe)), dim=-1
+    )
+    assert torch.allclose(served, expected, atol=1e-5)
+    assert not torch.allclose(served.log(), plain.log(), atol=0.1)  # the expert counts
+
+    loaded = TransformerIntentClassifier.load(config, storage, resource, context)
+    assert loaded._predictor.lexical is not None
+    assert torch.allclose(loaded._predictor.probabilities(probe), served, atol=1e-4)
+    switched_off = TransformerIntentClassifier.load(
+        {**config, "lexical_weight": 0.0}, storage, resource, context
+    )
+    assert torch.allclose(switched_off._predictor.probabilities(probe), plain, atol=1e-4)
+
+
+def test_without_a_calibration_split_there_is_no_lexical_expert(trained):
+    component, _ = trained
+    assert component._predictor.lexical is None
+    assert component._report["lexical_expert"] is None
+
+
+def test_lexical_options_are_validated(tmp_path):
+    with pytest.raises(ConfigError, match="lexical_weight"):
+        _component(tmp_path, lexical_weight=1.0)
+    with pytest.raises(ConfigError, match="lexical_c"):
+        _component(tmp_path, lexical_c=0)
 
 
 def test_out_of_scope_options_are_validated(tmp_path):
