@@ -32,12 +32,13 @@ test: setup  ## the whole suite (installs redis-server for the integration tests
 test-fast: setup  ## unit tests only
 	$(PY) -m pytest -m "not integration and not slow" -q
 
-lint: setup
-	$(VENV)/bin/ruff check bot channels training actions bench tests
-	$(VENV)/bin/ruff format --check bot channels training actions bench tests
+lint: setup  ## ruff, and the import contracts (dependency direction) in pyproject.toml
+	$(VENV)/bin/ruff check common bot channels training actions bench tests
+	$(VENV)/bin/ruff format --check common bot channels training actions bench tests
+	$(VENV)/bin/lint-imports
 
 typecheck: setup
-	$(VENV)/bin/mypy bot channels training actions
+	$(VENV)/bin/mypy common bot channels training actions
 
 bench-intents: setup  ## Banking77 side by side with Rasa's DIET (long: see docs/benchmarks.md)
 	$(PY) bench/intents.py

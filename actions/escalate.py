@@ -22,7 +22,6 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.errors import BotError
 from bot.escalation.config import EscalationConfig, load_escalation_config
 from bot.escalation.endpoints import handoff_queue_config, prepare_sqlite_dir
 from bot.escalation.ticket import build_ticket
@@ -36,6 +35,7 @@ from bot.escalation.triggers import (
 from bot.handoff.errors import DuplicateTicketError, HandoffError
 from bot.handoff.model import Ticket
 from bot.handoff.queue import HandoffQueue, create_handoff_queue
+from common.errors import BotError
 
 logger = logging.getLogger(__name__)
 

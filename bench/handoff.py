@@ -55,11 +55,11 @@ from bench.handoff_audit import (  # noqa: E402
     check_agent_work,
     check_handoffs,
 )
-from bot.errors import BotError  # noqa: E402
 from bot.handoff.errors import ClaimConflictError, TicketClosedError  # noqa: E402
 from bot.handoff.model import HandoffMessage, MessageAuthor  # noqa: E402
 from bot.handoff.queue import DEFAULT_KEY_PREFIX  # noqa: E402
 from bot.handoff.redis_queue import RedisHandoffQueue  # noqa: E402
+from common.errors import BotError  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ most one prediction (greedy, best IoU first). Micro-averaged totals are over all
 The ``exact`` column counts matches whose boundaries are identical.
 
 Usage:
-    python bench/pii.py [--data tests/training/data/pii_set.jsonl] [--leniency VALID]
+    python bench/pii.py [--data tests/common/privacy/data/pii_set.jsonl] [--leniency VALID]
                         [--errors]
 
 Prints a Markdown table and writes ``bench/results/pii.json``. ``--errors`` also prints
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT / "tests" / "training" / "data" / "pii_set.jsonl"
+DEFAULT_DATA = ROOT / "tests" / "common" / "privacy" / "data" / "pii_set.jsonl"
 RESULTS = ROOT / "bench" / "results" / "pii.json"
 IOU_THRESHOLD = 0.5
 
@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from training.pii import RedactionConfig, Redactor
+    from common.privacy import RedactionConfig, Redactor
 
     records = load(args.data)
     config = RedactionConfig(

@@ -20,7 +20,7 @@ warm-up run comes first so that neither precision pays for loading libraries.
 
 The result goes to ``bench/results/training_precision.json``; a Markdown table to stdout.
 ``precision: auto`` (the default of both components) picks bf16 only where
-:func:`bot.precision.has_native_bf16` says the device computes it natively.
+:func:`common.precision.has_native_bf16` says the device computes it natively.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from bot.nlg.generation.grounding import load_minilm  # noqa: E402
 from bot.nlg.generation.model import load_tokenizer  # noqa: E402
 from bot.nlg.generation.pairs import GenerationPair, read_pairs  # noqa: E402
 from bot.nlu.fine_tune import FineTuneConfig, fine_tune  # noqa: E402
-from bot.precision import has_native_bf16  # noqa: E402
+from common.precision import has_native_bf16  # noqa: E402
 from training.intent_data import load_examples  # noqa: E402
 
 PRECISIONS = ("fp32", "bf16")

@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from bot.errors import BadRequestError, BotError
 from bot.nlg.adapter import AdaptedReply, adapt_reply
 from bot.nlg.channel_style import ChannelStyles, configured_styles
+from common.errors import BadRequestError, BotError
 
 __all__ = [
     "CHANNEL_KEY",

@@ -30,7 +30,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.errors import BotError, ConfigError
 from bot.nlg.adapter import AdaptedReply
 from channels.base import (
     PayloadTooLargeError,
@@ -53,6 +52,7 @@ from channels.email_reply import (
 )
 from channels.email_smtp import Mailer, SmtpMailer, SmtpSettings
 from channels.email_store import EmailThreadStore, SQLiteEmailThreadStore
+from common.errors import BotError, ConfigError
 
 __all__ = [
     "EmailInput",

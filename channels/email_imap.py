@@ -20,7 +20,7 @@ from typing import Any
 
 from aioimaplib import IMAP4, IMAP4_SSL
 
-from bot.errors import BotError, ConfigError
+from common.errors import BotError, ConfigError
 
 __all__ = ["ImapError", "ImapPoller", "ImapSettings", "MessageHandler"]
 

@@ -2,7 +2,7 @@
 
 Pure functions. Bodies are parsed with the standard library ``email`` package
 (``policy=default``); the text is the plain part, or the HTML part rendered as text, cleaned
-of quotes and signatures by :mod:`training.ingest.email_cleanup` (the same rules the
+of quotes and signatures by :mod:`common.email_text` (the same rules the
 transcript ingest uses). Attachments are never read, only counted.
 
 A conversation is one thread of one sender: its id is ``email:<address hash>:<thread
@@ -20,11 +20,10 @@ from email.message import EmailMessage, Message
 from email.policy import default
 from email.utils import getaddresses
 
-from bot.errors import BadRequestError
 from channels.base import namespaced_sender_id
-from training.ingest.email_cleanup import clean_body, html_to_text
-from training.ingest.email_mime import EmailRecordError
-from training.ingest.email_mime import body_text as strict_body_text
+from common.email_text import EmailDecodeError, clean_body, html_to_text
+from common.email_text import body_text as strict_body_text
+from common.errors import BadRequestError
 
 __all__ = [
     "CHANNEL",
@@ -269,7 +268,7 @@ def body_text(message: EmailMessage) -> tuple[str, bool]:
     is_html = part.get_content_subtype() == "html"
     try:
         return strict_body_text(message), is_html
-    except EmailRecordError:
+    except EmailDecodeError:
         return _lenient_text(message)
     except (KeyError, ValueError, AssertionError) as e:
         raise BadEmailError(f"unreadable body ({type(e).__name__})") from e

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import aiosmtplib
 
-from bot.errors import BotError, ConfigError
+from common.errors import BotError, ConfigError
 
 __all__ = ["EmailDeliveryError", "Mailer", "SmtpMailer", "SmtpSettings"]
 

@@ -37,7 +37,6 @@ from slack_bolt.adapter.sanic import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import BadRequestError, BotError, ConfigError
 from channels.base import (
     DEFAULT_MAX_BODY_BYTES,
     SenderRateLimiter,
@@ -58,6 +57,7 @@ from channels.slack_output import (
     SlackOutboundSender,
     SlackOutput,
 )
+from common.errors import BadRequestError, BotError, ConfigError
 
 __all__ = [
     "AGENT_PREFIX",

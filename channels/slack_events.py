@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.errors import BadRequestError
 from channels.base import message_metadata, namespaced_sender_id, split_sender_id
+from common.errors import BadRequestError
 
 __all__ = [
     "BUTTON_ACTION_PREFIX",

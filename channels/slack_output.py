@@ -17,9 +17,9 @@ from rasa.core.channels.channel import OutputChannel
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import BotError
 from channels.base import HandoffState, adapted_reply
 from channels.slack_events import CHANNEL, SlackAddress, button_blocks
+from common.errors import BotError
 
 __all__ = [
     "AGENT_PREFIX",

@@ -45,7 +45,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Update
 
-from bot.errors import BadRequestError, BotError
 from channels.base import (
     DEFAULT_MAX_BODY_BYTES,
     SenderRateLimiter,
@@ -63,6 +62,7 @@ from channels.telegram_output import (
     TelegramOutput,
     full_reply,
 )
+from common.errors import BadRequestError, BotError
 
 __all__ = [
     "SECRET_HEADER",

@@ -23,11 +23,11 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.errors import BadRequestError, BotError
 from bot.nlg.adapter import adapt_reply
 from bot.nlg.channel_style import ChannelStyles
 from channels.base import HandoffState, adapted_reply, channel_styles, split_sender_id
 from channels.telegram_keyboard import CallbackPayloads, inline_keyboard
+from common.errors import BadRequestError, BotError
 
 __all__ = [
     "CHANNEL",

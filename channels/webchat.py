@@ -32,7 +32,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.errors import BadRequestError, BotError
 from channels.base import (
     HandoffState,
     SenderRateLimiter,
@@ -51,6 +50,7 @@ from channels.webchat_protocol import (
     parse_user_uttered,
     session_id_from,
 )
+from common.errors import BadRequestError, BotError
 
 __all__ = ["WebChatInput", "WebChatOutbound", "WebChatOutput"]
 

@@ -21,10 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.errors import BadRequestError, BotError
 from bot.nlg.markdown import parse
 from bot.nlg.render import render_markdown
 from channels.base import HandoffState, PayloadTooLargeError, adapted_reply
+from common.errors import BadRequestError, BotError
 
 __all__ = [
     "CHANNEL",

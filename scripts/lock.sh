@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Re-resolve requirements/lock.txt from pyproject.toml's dependencies and dev extras.
 # Needs only Python 3.10 and the package registry; downloads metadata, not wheels.
+#
+# By default the current pins are kept as constraints, so adding a dependency adds its tree
+# and moves nothing else. `scripts/lock.sh --upgrade` re-resolves every package afresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+CONSTRAINTS=(-c requirements/lock.txt)
+if [[ "${1:-}" == "--upgrade" ]]; then
+    CONSTRAINTS=()
+elif [[ -n "${1:-}" ]]; then
+    echo "usage: scripts/lock.sh [--upgrade]" >&2
+    exit 2
+fi
 PY=${PYTHON:-$(pyenv root)/versions/$(pyenv versions --bare | grep -E '^3\.10' | sort -V | tail -n1)/bin/python}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -18,7 +28,7 @@ data = tomllib.load(open("pyproject.toml", "rb"))["project"]
 deps = data["dependencies"] + data["optional-dependencies"]["dev"]
 open(sys.argv[1], "w").write("\n".join(deps) + "\n")
 PY
-"$tmp/venv/bin/pip" install --quiet --dry-run --ignore-installed --report "$tmp/report.json" -r "$tmp/reqs.txt"
+"$tmp/venv/bin/pip" install --quiet --dry-run --ignore-installed --report "$tmp/report.json" -r "$tmp/reqs.txt" "${CONSTRAINTS[@]}"
 "$tmp/venv/bin/python" - "$tmp/report.json" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from types import MappingProxyType
 
-from bot.pretrained import ensure_offline
+from common.pretrained import ensure_offline
 
 # Command name -> (module with configure/run, one-line help).
 COMMANDS = MappingProxyType(

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import TrainingDataError
+from common.errors import TrainingDataError
 
 LABEL_COLUMNS = ("label", "intent", "category")
 TEXT_COLUMNS = ("text", "utterance", "query", "instruction")

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from bot.errors import ConfigError
 from bot.handoff.model import MAX_PRIORITY
+from common.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = "escalation.yml"
 CONFIG_PATH_ENV = "BOT_ESCALATION_CONFIG"

@@ -12,7 +12,7 @@ from rasa.shared.exceptions import RasaException
 from rasa.shared.utils.io import read_yaml
 from ruamel.yaml.error import YAMLError as RuamelYAMLError
 
-from bot.errors import ConfigError
+from common.errors import ConfigError
 
 ENDPOINTS_ENV = "BOT_ENDPOINTS"
 DEFAULT_ENDPOINTS = "endpoints.yml"

@@ -6,7 +6,7 @@ Messages name ticket ids and agent ids only, never customer text or personal dat
 
 from __future__ import annotations
 
-from bot.errors import BadRequestError, BotError
+from common.errors import BadRequestError, BotError
 
 
 class HandoffError(BotError):

@@ -25,11 +25,11 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from bot.errors import ConfigError
 from bot.handoff import sla
 from bot.handoff.errors import TicketNotFoundError
 from bot.handoff.model import HandoffMessage, Ticket
 from bot.handoff.sla import SLABreach, SLAHook, SLAPolicy
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -32,9 +32,9 @@ from typing import Any
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.errors import BotError
 from bot.handoff.model import HandoffMessage, MessageAuthor
 from bot.handoff.queue import HandoffQueue, create_handoff_queue
+from common.errors import BotError
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from enum import Enum
 
 import bcrypt
 
-from bot.errors import BotError
 from bot.inbox.db import InboxDB
+from common.errors import BotError
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.errors import BadRequestError, BotError
 from bot.handoff.queue import HandoffQueue, create_handoff_queue
 from bot.inbox.audit import AuditLog
 from bot.inbox.auth import (
@@ -48,6 +47,7 @@ from bot.inbox.resume import RasaResumer
 from bot.inbox.service import InboxService, StateNotifier, ticket_view
 from bot.inbox.sse import sse_stream
 from bot.inbox.suggest import Suggester
+from common.errors import BadRequestError, BotError
 
 logger = logging.getLogger(__name__)
 

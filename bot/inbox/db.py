@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from bot.errors import BotError
+from common.errors import BotError
 
 logger = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Protocol
 
-from bot.errors import BotError
 from bot.handoff.errors import HandoffError
 from bot.handoff.queue import HandoffQueue
 from bot.inbox.db import InboxDB
+from common.errors import BotError
 
 logger = logging.getLogger(__name__)
 

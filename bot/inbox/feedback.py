@@ -1,6 +1,6 @@
 """What agents teach the bot: reply pairs, edited suggestions and corrected intents.
 
-Everything is redacted with :class:`training.pii.Redactor` before it is stored, so the
+Everything is redacted with :class:`common.privacy.Redactor` before it is stored, so the
 feedback database holds no customer PII. ``python -m training export-feedback`` turns it
 into NLU examples and generation pairs.
 """
@@ -65,7 +65,7 @@ def pii_redactor() -> TextRedactor:
     Returns:
         A function redacting one conversation's texts with consistent placeholders.
     """
-    from training.pii import PlaceholderSession, Redactor
+    from common.privacy import PlaceholderSession, Redactor
 
     redactor: Redactor | None = None
 

@@ -17,7 +17,7 @@ from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, ConversationResumed
 
-from bot.errors import BotError
+from common.errors import BotError
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from bot.errors import BadRequestError, BotError
 from bot.handoff.model import HandoffMessage, MessageAuthor, Ticket, TicketStatus
 from bot.handoff.queue import HandoffQueue
 from bot.inbox import access
@@ -23,6 +22,7 @@ from bot.inbox.delivery import DeliveryWorker
 from bot.inbox.feedback import FeedbackStore
 from bot.inbox.resume import Resumer
 from bot.inbox.suggest import Suggester
+from common.errors import BadRequestError, BotError
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from sanic.request import Request
 from sanic.response import BaseHTTPResponse
 
-from bot.errors import BotError
+from common.errors import BotError
 
 logger = logging.getLogger(__name__)
 

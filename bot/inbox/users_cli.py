@@ -8,9 +8,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.errors import BotError
 from bot.inbox.auth import Role, UserStore
 from bot.inbox.db import DEFAULT_DB_PATH, InboxDB
+from common.errors import BotError
 
 logger = logging.getLogger(__name__)
 

@@ -56,7 +56,7 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis.exceptions import RedisError
 
-from bot.errors import ConfigError
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

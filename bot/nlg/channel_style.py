@@ -30,7 +30,7 @@ from typing import Any, Literal, TypeAlias, get_args
 
 import yaml
 
-from bot.errors import ConfigError
+from common.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CHANNEL",

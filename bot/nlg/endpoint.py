@@ -42,12 +42,12 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.errors import ConfigError
 from bot.nlg.adapter import AdaptedReply, adapt_reply, channel_from
 from bot.nlg.channel_style import ChannelStyles, configured_styles
 from bot.nlg.generation.generator import Generation, TextGenerator
 from bot.nlg.generation.pairs import Turn
 from bot.nlg.generation.registry import DEFAULT_NAME, GeneratorRegistry, generator_registry
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

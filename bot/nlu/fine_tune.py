@@ -17,16 +17,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
-from bot.errors import TrainingDataError
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta, load_pretrained
-from bot.precision import training_autocast, use_bf16, validate_precision
-from bot.pretrained import minilm_path
+from common.device import resolve_device, seed_everything
+from common.errors import TrainingDataError
+from common.precision import training_autocast, use_bf16, validate_precision
+from common.pretrained import minilm_path
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class FineTuneConfig:
         device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         num_threads: CPU threads for torch; ``0`` keeps torch's default.
         precision: ``"auto"`` (bfloat16 autocast where the device has it natively, else
-            float32), ``"fp32"`` or ``"bf16"`` (see :mod:`bot.precision`).
+            float32), ``"fp32"`` or ``"bf16"`` (see :mod:`common.precision`).
         progress: Show a progress bar.
     """
 
@@ -110,36 +110,6 @@ class FineTuneResult:
     holdout_indices: tuple[int, ...] = ()
     precision: str = "fp32"
     calibration_model: IntentEncoder | None = None
-
-
-def resolve_device(name: str) -> torch.device:
-    """Turn a device option into a torch device.
-
-    Args:
-        name: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-
-    Returns:
-        The device; ``"auto"`` picks CUDA when available.
-
-    Raises:
-        TrainingDataError: If CUDA is asked for but not available.
-    """
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TrainingDataError(f"device '{name}' was requested but CUDA is not available")
-    return torch.device(name)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch.
-
-    Args:
-        seed: The seed.
-    """
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def stratified_split(

@@ -11,10 +11,11 @@ from transformers import PreTrainedTokenizerBase
 
 from bot.nlu import encoder
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta
-from bot.nlu.fine_tune import predict_outputs, resolve_device, tokenize
+from bot.nlu.fine_tune import predict_outputs, tokenize
 from bot.nlu.lexical import LexicalExpert
 from bot.nlu.neighbour_vote import NeighbourVote
 from bot.nlu.ood import NeighbourGate
+from common.device import resolve_device
 
 
 @dataclass(frozen=True)

@@ -44,13 +44,13 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.errors import ConfigError
 from bot.nlu import encoder
 from bot.nlu.fine_tune import FineTuneConfig, fine_tune
 from bot.nlu.inference import IntentPredictor
 from bot.nlu.lexical import LexicalExpert, calibrate_blend
 from bot.nlu.neighbour_vote import NeighbourVote
 from bot.nlu.ood import NeighbourGate
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

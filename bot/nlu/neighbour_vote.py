@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bot.errors import ConfigError
 from bot.nlu.ood import nearest_neighbours, normalise_rows
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

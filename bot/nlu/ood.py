@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bot.errors import ConfigError
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -41,13 +41,13 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.errors import BotError, ConfigError
 from bot.nlg.generation import checkpoint
 from bot.nlg.generation.fine_tune import GenerationTrainConfig
 from bot.nlg.generation.generator import GeneratorOptions
 from bot.nlg.generation.guardrails import GuardConfig
 from bot.nlg.generation.pairs import file_fingerprint, read_pairs
 from bot.nlg.generation.registry import DEFAULT_NAME, generator_registry
+from common.errors import BotError, ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from rasa.core.channels.channel import UserMessage
 
-from bot.errors import ConfigError
 from channels.base import PayloadTooLargeError, RateLimitedError, SenderRateLimiter
 from channels.email import (
     EmailOutboundSender,
@@ -18,6 +17,7 @@ from channels.email import (
 from channels.email_imap import fetched_literal, fetched_size
 from channels.email_smtp import EmailDeliveryError
 from channels.email_store import SQLiteEmailThreadStore
+from common.errors import ConfigError
 from tests.channels.test_email_samples import plain_mail, raw, with_attachment
 
 CREDENTIALS: dict[str, Any] = {

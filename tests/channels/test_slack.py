@@ -16,7 +16,6 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import BadRequestError, BotError, ConfigError
 from channels.base import PayloadTooLargeError, outbound_registry
 from channels.slack import (
     AGENT_PREFIX,
@@ -37,6 +36,7 @@ from channels.slack_events import (
     strip_mentions,
     unformat_text,
 )
+from common.errors import BadRequestError, BotError, ConfigError
 from tests.integration.fake_slack import BOT_USER_ID, FakeSlack
 
 SECRET = "test-signing-secret"

@@ -15,7 +15,6 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.errors import BadRequestError
 from channels.base import outbound_registry
 from channels.telegram import (
     SECRET_HEADER,
@@ -38,6 +37,7 @@ from channels.telegram_output import (
     chat_id_from_recipient,
     full_reply,
 )
+from common.errors import BadRequestError
 from tests.integration.fake_telegram import (
     ApiError,
     FakeBotApi,

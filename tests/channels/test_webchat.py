@@ -18,7 +18,6 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
-from bot.errors import BadRequestError, BotError
 from channels.base import OutboundSender, PayloadTooLargeError, SenderRateLimiter, outbound_registry
 from channels.webchat import WebChatInput, WebChatOutbound
 from channels.webchat_protocol import (
@@ -30,6 +29,7 @@ from channels.webchat_protocol import (
     parse_user_uttered,
     session_id_from,
 )
+from common.errors import BadRequestError, BotError
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 

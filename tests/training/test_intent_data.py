@@ -1,6 +1,6 @@
 import pytest
 
-from bot.errors import TrainingDataError
+from common.errors import TrainingDataError
 from training.intent_data import LabelledText, load_examples, to_rasa_yaml
 
 

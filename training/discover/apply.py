@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import TrainingDataError
+from common.errors import TrainingDataError
 from training.discover.proposals import (
     Member,
     ProposalError,

@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from bot.errors import BotError
+from common.errors import BotError
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from bot.errors import BotError
-from bot.pretrained import ensure_offline
+from common.errors import BotError
+from common.pretrained import ensure_offline
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +59,11 @@ def run(args: argparse.Namespace) -> int:
         0 on success, 2 on a data or configuration error.
     """
     ensure_offline()
+    from common.privacy import Redactor
     from training.discover.cluster import ClusterConfig
     from training.discover.embed import MiniLMEmbedder
     from training.discover.inputs import read_texts
     from training.discover.pipeline import discover, write_discovery
-    from training.pii import Redactor
 
     try:
         config = ClusterConfig(

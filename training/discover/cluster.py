@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
-from bot.errors import ConfigError
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from bot.errors import ConfigError
-from bot.pretrained import ensure_offline, minilm_path
+from common.errors import ConfigError
+from common.pretrained import ensure_offline, minilm_path
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -37,7 +37,7 @@ class MiniLMEmbedder:
     """The packaged sentence-transformers all-MiniLM-L6-v2, loaded on first use.
 
     Args:
-        model_path: A sentence-transformers folder; default: :func:`bot.pretrained.minilm_path`.
+        model_path: A sentence-transformers folder; default: :func:`common.pretrained.minilm_path`.
         batch_size: Texts per forward pass.
         device: ``cpu``, ``cuda`` or ``auto`` (CUDA when present).
     """

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.errors import ConfigError, TrainingDataError
+from common.errors import ConfigError, TrainingDataError
 from training.ingest import IngestReport, read_conversations
 
 logger = logging.getLogger(__name__)

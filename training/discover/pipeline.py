@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from common.privacy import Redactor
 from training.discover.cluster import (
     NOISE,
     ClusterConfig,
@@ -24,7 +25,6 @@ from training.discover.proposals import (
     write_members,
     write_proposals,
 )
-from training.pii import Redactor
 
 logger = logging.getLogger(__name__)
 

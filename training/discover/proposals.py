@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from bot.errors import TrainingDataError
+from common.errors import TrainingDataError
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from bot.errors import BotError
-from bot.pretrained import ensure_offline
+from common.errors import BotError
+from common.pretrained import ensure_offline
 
 
 def _oos_arg(value: str) -> tuple[str, Path]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from bot.pretrained import ensure_offline
+from common.pretrained import ensure_offline
 from training.evaluate import metrics
 from training.evaluate.systems import (
     DIET_DEFAULT_EPOCHS,

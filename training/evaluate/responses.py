@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from bot.errors import ConfigError, TrainingDataError
 from bot.nlg.channel_style import ChannelStyles
 from bot.nlg.generation.checkpoint import load, read_meta, save, train_generator
 from bot.nlg.generation.decoding import validate_beams
@@ -39,6 +38,7 @@ from bot.nlg.generation.grounding import Embedder, load_minilm
 from bot.nlg.generation.guardrails import Guardrails
 from bot.nlg.generation.model import load_base
 from bot.nlg.generation.pairs import GenerationPair, read_pairs
+from common.errors import ConfigError, TrainingDataError
 from training.evaluate.intents import machine_description
 from training.evaluate.response_metrics import score_replies
 

@@ -10,9 +10,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from bot.errors import BotError
 from bot.inbox.db import DEFAULT_DB_PATH, InboxDB
 from bot.inbox.feedback import read_feedback
+from common.errors import BotError
 from training.feedback.export import export
 
 logger = logging.getLogger(__name__)

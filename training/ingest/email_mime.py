@@ -2,7 +2,7 @@
 
 Bodies are parsed with the standard library ``email`` package (``policy=default``), decoded
 strictly with their declared charset, converted from HTML when there is no text part, and
-cleaned of quotes and signatures by :mod:`training.ingest.email_cleanup`.
+cleaned of quotes and signatures by :mod:`common.email_text`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 
-from training.ingest.email_cleanup import clean_body, html_to_text
+from common.email_text import EmailDecodeError, body_text
 from training.ingest.model import (
     BAD_EMAIL,
     EMPTY_TEXT,
@@ -84,44 +84,6 @@ def role_for(address: str, options: IngestOptions) -> Role:
     return "customer"
 
 
-def _decode(part: Message) -> str:
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
-    charset = part.get_content_charset()
-    try:
-        if charset is None:
-            return payload.decode("utf-8")
-        return payload.decode(charset)
-    except LookupError as e:
-        raise EmailRecordError(UNDECODABLE, "unknown charset") from e
-    except UnicodeDecodeError as e:
-        raise EmailRecordError(UNDECODABLE, f"body is not valid {charset or 'utf-8'}") from e
-
-
-def body_text(message: EmailMessage) -> str:
-    """The message's own words: the text body (or the HTML body as text), cleaned.
-
-    Attachments are ignored.
-
-    Args:
-        message: A message parsed with ``policy=default``.
-
-    Returns:
-        The cleaned body; empty if there is none.
-
-    Raises:
-        EmailRecordError: If the body cannot be decoded.
-    """
-    part = message.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return ""
-    text = _decode(part)
-    if part.get_content_subtype() == "html":
-        text = html_to_text(text)
-    return clean_body(text)
-
-
 def _header(message: EmailMessage, name: str) -> str:
     try:
         value = message.get(name)
@@ -173,6 +135,8 @@ def parse_email(raw: bytes, options: IngestOptions) -> ParsedEmail:
     role = role_for(_sender(message), options)
     try:
         text = body_text(message)
+    except EmailDecodeError as e:
+        raise EmailRecordError(UNDECODABLE, e.detail) from e
     except (KeyError, ValueError, AssertionError) as e:
         raise EmailRecordError(BAD_EMAIL, type(e).__name__) from e
     if not text:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from bot.errors import ConfigError, TrainingDataError
+from common.errors import ConfigError, TrainingDataError
 from training.ingest.csv_pairs import read_csv_pairs
 from training.ingest.detect import FORMATS, SNIFF_BYTES, detect_format, is_binary, is_slack_export
 from training.ingest.email_mime import read_eml, read_mbox

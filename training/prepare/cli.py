@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from bot.errors import BotError
+from common.errors import BotError
 from training.ingest import FORMATS, CsvMapping, IngestOptions
 from training.prepare.options import PrepareOptions
 from training.prepare.pipeline import outputs, prepare

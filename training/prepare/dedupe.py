@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from bot.errors import ModelPackageMissingError
+from common.errors import ModelPackageMissingError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -91,7 +91,7 @@ class MiniLMEmbedder:
         progress: Whether to show sentence-transformers' progress bar.
         max_seq_length: Word pieces per text (longer texts are truncated).
         precision: ``"auto"`` (bf16 where the CPU supports it natively, else fp32),
-            ``"bf16"`` or ``"fp32"`` (:mod:`bot.precision`).
+            ``"bf16"`` or ``"fp32"`` (:mod:`common.precision`).
         threads: Torch intra-op threads while encoding (restored afterwards); None keeps
             torch's setting (one per core).
 
@@ -105,7 +105,7 @@ class MiniLMEmbedder:
         precision: str = "auto",
         threads: int | None = 1,
     ) -> None:
-        from bot.precision import validate_precision
+        from common.precision import validate_precision
 
         validate_precision(precision)
         self._batch_size = batch_size
@@ -119,7 +119,7 @@ class MiniLMEmbedder:
     def model(self) -> SentenceTransformer:
         """The model, loaded from the installed package on first access."""
         if self._model is None:
-            from bot.pretrained import minilm_path
+            from common.pretrained import minilm_path
 
             # transformers would otherwise import TensorFlow too (memory, start-up time).
             os.environ.setdefault("USE_TF", "0")
@@ -139,7 +139,7 @@ class MiniLMEmbedder:
         """Whether encoding runs under bfloat16 autocast (decided once, on first use)."""
         import torch
 
-        from bot.precision import use_bf16
+        from common.precision import use_bf16
 
         return use_bf16(self._precision, torch.device("cpu"))
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import BotError
+from common.errors import BotError
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.errors import ConfigError
+from common.errors import ConfigError
 from training.ingest import IngestOptions
 
 

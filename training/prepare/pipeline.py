@@ -23,9 +23,9 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
-from bot.errors import TrainingDataError
+from common.errors import TrainingDataError
+from common.privacy import Redactor
 from training.ingest import Conversation, read_conversations
-from training.pii import Redactor
 from training.prepare.balance import cap, long_tail
 from training.prepare.dedupe import Embedder, MiniLMEmbedder, near_dedupe, text_hash
 from training.prepare.export import example_text, intent_name, nlu_yaml

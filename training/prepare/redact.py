@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
+from common.privacy import Detection, PlaceholderSession, RedactionConfig, Redactor
 from training.ingest import Conversation, Turn
-from training.pii import Detection, PlaceholderSession, RedactionConfig, Redactor
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, LlamaForCausalLM, PreTrainedTokenizerBase
 
-from bot.errors import ConfigError
 from bot.nlg.generation.fine_tune import (
     GenerationTrainConfig,
     apply_adapter,
@@ -33,6 +32,7 @@ from bot.nlg.generation.grounding import Embedder, GroundingIndex, load_minilm
 from bot.nlg.generation.guardrails import GuardConfig, Guardrails
 from bot.nlg.generation.model import IM_END, load_base, load_tokenizer
 from bot.nlg.generation.pairs import GenerationPair
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ import torch
 from torch import nn
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 
-from bot.errors import ConfigError
 from bot.nlg.generation.fast_llama import LeanLlama, supports
 from bot.nlg.generation.model import IM_END, IM_START
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

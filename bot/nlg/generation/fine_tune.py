@@ -26,12 +26,12 @@ from peft import LoraConfig, get_peft_model, get_peft_model_state_dict, set_peft
 from tqdm.auto import tqdm
 from transformers import LlamaForCausalLM, PreTrainedTokenizerBase
 
-from bot.errors import ConfigError, TrainingDataError
 from bot.nlg.generation.model import BASE_MODELS
 from bot.nlg.generation.pairs import GenerationPair
 from bot.nlg.generation.prompt import DEFAULT_SYSTEM, PromptParts, build_ids, target_ids
-from bot.nlu.fine_tune import resolve_device, seed_everything
-from bot.precision import training_autocast, use_bf16, validate_precision
+from common.device import resolve_device, seed_everything
+from common.errors import ConfigError, TrainingDataError
+from common.precision import training_autocast, use_bf16, validate_precision
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class GenerationTrainConfig:
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         num_threads: CPU threads for torch while training (0: torch's default).
         precision: ``"auto"`` (bfloat16 autocast where the device has it natively, else
-            float32), ``"fp32"`` or ``"bf16"`` (see :mod:`bot.precision`).
+            float32), ``"fp32"`` or ``"bf16"`` (see :mod:`common.precision`).
         progress: Show a progress bar.
     """
 

@@ -17,8 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
-from bot.errors import TrainingDataError
 from bot.nlg.generation.pairs import GenerationPair
+from common.errors import TrainingDataError
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def load_minilm() -> Embedder:
     """Return the packaged all-MiniLM-L6-v2 as a sentence-transformers model on the CPU."""
     from sentence_transformers import SentenceTransformer
 
-    from bot.pretrained import minilm_path
+    from common.pretrained import minilm_path
 
     return SentenceTransformer(str(minilm_path()), device="cpu")
 

@@ -5,7 +5,7 @@ Each guard returns failure codes; an empty list means the reply may go out. The 
 ``low_logprob``, ``empty``, ``degenerate``, ``repetitive``) travel in the response's
 ``generation`` metadata, where the escalation logic treats any failure as a trigger.
 
-* **PII**: the project's own detectors (:mod:`training.pii`) run on the reply; values
+* **PII**: the project's own detectors (:mod:`common.privacy`) run on the reply; values
   that the customer wrote themselves (their order number, their email) and configured
   examples (``PC-123456``) are allowed, anything else is a leak or a hallucination.
 * **Placeholders**: ``{{Order Number}}``, ``{order_id}``, ``[ORDER_1]``, ``<NAME>``: the
@@ -27,8 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bot.errors import ConfigError
-from training.pii import PiiType, RedactionConfig, Redactor, find_placeholders
+from common.errors import ConfigError
+from common.privacy import PiiType, RedactionConfig, Redactor, find_placeholders
 
 logger = logging.getLogger(__name__)
 

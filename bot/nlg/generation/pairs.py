@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from bot.errors import TrainingDataError
+from common.errors import TrainingDataError
 
 logger = logging.getLogger(__name__)
 

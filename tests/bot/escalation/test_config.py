@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ConfigError
 from bot.escalation.config import (
     EscalationConfigError,
     load_escalation_config,
     parse_escalation_config,
 )
+from common.errors import ConfigError
 from tests.bot.escalation.conftest import CONFIG_FILE
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
 from bot.escalation.endpoints import DEFAULT_QUEUE_CONFIG, handoff_queue_config
+from common.errors import ConfigError
 
 
 def test_reads_the_key(tmp_path: Path) -> None:

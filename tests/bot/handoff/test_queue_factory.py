@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import ConfigError
 from bot.handoff import HandoffQueue, HandoffStoreError, Ticket, create_handoff_queue
 from bot.handoff.queue import DEFAULT_SQLITE_PATH
 from bot.handoff.redis_queue import RedisHandoffQueue
 from bot.handoff.sqlite_queue import SQLiteHandoffQueue
+from common.errors import ConfigError
 from tests.integration.server import free_port
 
 from .conftest import START, FakeClock

@@ -18,7 +18,7 @@ from bot.inbox.delivery import DeliveryWorker
 from bot.inbox.feedback import FeedbackStore
 from bot.inbox.service import InboxService
 from bot.inbox.suggest import Suggester
-from training.pii import PlaceholderSession, RedactionConfig, Redactor
+from common.privacy import PlaceholderSession, RedactionConfig, Redactor
 
 INTENTS = ("greet", "order_status", "cancel_order", "request_human", "complaint")
 

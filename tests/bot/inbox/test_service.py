@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from bot.errors import BadRequestError
 from bot.handoff import ClaimConflictError, TicketStatus
 from bot.inbox.access import TicketHiddenError
 from bot.inbox.auth import ForbiddenError
 from bot.inbox.feedback import read_feedback
+from common.errors import BadRequestError
 from tests.bot.inbox.conftest import Inbox, make_ticket
 
 

@@ -14,8 +14,8 @@ import redis
 from rasa.core.lock_store import LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.errors import ConfigError
 from bot.locks.redis_ticket_lock import RedisLockSettings, RedisTicketLockStore
+from common.errors import ConfigError
 from tests.integration.server import free_port
 from tests.support.lock_contention import contention
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from bot.errors import BotError, ConfigError
 from bot.nlg.channel_style import (
     DEFAULT_STYLES_PATH,
     STYLES_ENV_VAR,
@@ -15,6 +14,7 @@ from bot.nlg.channel_style import (
     ChannelStyleError,
     ChannelStyles,
 )
+from common.errors import BotError, ConfigError
 
 
 def _write(tmp_path: Path, text: str, name: str = "styles.yml") -> Path:

@@ -14,13 +14,13 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.errors import ConfigError
 from bot.nlg.endpoint import ChannelAwareNLG, NLGSettings, recent_turns
 from bot.nlg.generation.generator import Generation
 from bot.nlg.generation.grounding import GroundingHit
 from bot.nlg.generation.guardrails import Guardrails
 from bot.nlg.generation.pairs import Turn
 from bot.nlg.generation.registry import GeneratorRegistry
+from common.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
 ANSWER = "Yes. Our tents have a 3000 mm flysheet and taped seams, so they stay dry in heavy rain."

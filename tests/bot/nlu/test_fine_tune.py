@@ -3,16 +3,15 @@ import random
 import pytest
 import torch
 
-from bot.errors import ConfigError, TrainingDataError
 from bot.nlu.fine_tune import (
     FineTuneConfig,
     collate,
     fine_tune,
     fit_temperature,
     length_bucketed_batches,
-    resolve_device,
     stratified_split,
 )
+from common.errors import ConfigError, TrainingDataError
 
 
 def test_stratified_split_holds_out_per_class_and_keeps_rare_classes():
@@ -52,14 +51,6 @@ def test_fit_temperature_recovers_the_temperature_of_the_data():
     # The model is overconfident by a factor 2.5: the fitted temperature must undo it.
     fitted = fit_temperature(true_logits * 2.5, targets)
     assert fitted == pytest.approx(2.5, rel=0.1)
-
-
-def test_resolve_device():
-    assert resolve_device("cpu").type == "cpu"
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(TrainingDataError):
-            resolve_device("cuda")
 
 
 def test_fine_tune_rejects_a_single_intent():

@@ -3,8 +3,8 @@ import dataclasses
 import pytest
 import torch
 
-from bot.errors import ConfigError, TrainingDataError
 from bot.nlu.lexical import LEXICAL_FILE, LEXICAL_MODEL_FILE, LexicalExpert, calibrate_blend
+from common.errors import ConfigError, TrainingDataError
 
 TEXTS = [
     "where is my parcel",

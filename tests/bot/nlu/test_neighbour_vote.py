@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from bot.errors import ConfigError
 from bot.nlu.neighbour_vote import NeighbourVote
+from common.errors import ConfigError
 
 
 def _vote(weight=0.5, k=3, sharpness=0.02):

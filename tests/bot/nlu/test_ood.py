@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from bot.errors import ConfigError
 from bot.nlu.ood import NeighbourGate, neighbour_similarity, normalise_rows
+from common.errors import ConfigError
 
 
 def _unit(*rows):

@@ -15,10 +15,10 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.errors import ConfigError
 from bot.nlg.generation.pairs import write_pairs
 from bot.nlg.generation.registry import generator_registry
 from bot.nlu.response_generator import ResponseGenerator
+from common.errors import ConfigError
 from tests.bot.nlg.generation.conftest import SAMPLE_PAIRS
 
 TINY = {

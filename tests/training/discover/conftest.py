@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from common.privacy import Redactor
 from training.discover import MiniLMEmbedder
-from training.pii import Redactor
 
 GROUPS: dict[str, list[str]] = {
     "track": [

@@ -6,7 +6,7 @@ import pytest
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.shared.nlu.training_data.loading import load_data
 
-from bot.errors import TrainingDataError
+from common.errors import TrainingDataError
 from training.discover import (
     ClusterProposal,
     Member,

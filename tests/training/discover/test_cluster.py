@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
-from bot.errors import ConfigError
+from common.errors import ConfigError
 from training.discover import ClusterConfig, cluster_embeddings
 from training.discover.cluster import NOISE
 

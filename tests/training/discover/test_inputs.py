@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError, TrainingDataError
+from common.errors import ConfigError, TrainingDataError
 from training.discover import read_texts
 from training.discover.inputs import detect_input_format
 

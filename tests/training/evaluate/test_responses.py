@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import TrainingDataError
 from bot.nlg.generation import checkpoint
 from bot.nlg.generation.fine_tune import GenerationTrainConfig
+from common.errors import TrainingDataError
 from training.evaluate.__main__ import main
 from training.evaluate.responses import ResponseEvalConfig, bitext_pairs, evaluate_responses
 

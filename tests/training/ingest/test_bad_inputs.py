@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError, TrainingDataError
+from common.errors import ConfigError, TrainingDataError
 from training.ingest import IngestOptions, IngestReport, read_conversations
 
 GOOD_LINE = json.dumps({"id": "ok", "turns": [{"role": "customer", "text": "hi"}]})

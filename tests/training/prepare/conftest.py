@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.privacy import Redactor
 from training.ingest import IngestOptions
-from training.pii import Redactor
 from training.prepare import PrepareOptions, PrepareResult, prepare
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.errors import ConfigError, TrainingDataError
+from common.errors import ConfigError, TrainingDataError
 from training.ingest import IngestOptions
 
 GOOD = json.dumps(

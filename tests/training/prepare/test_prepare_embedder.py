@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.errors import ConfigError
+from common.errors import ConfigError
 from training.prepare.dedupe import MiniLMEmbedder, near_dedupe
 
 ROOT = Path(__file__).resolve().parents[3]

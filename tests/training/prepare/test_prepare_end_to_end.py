@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common.privacy import Redactor
 from tests.training.prepare.conftest import ROOT
 from training.ingest import IngestOptions
-from training.pii import Redactor
 from training.prepare import PrepareOptions, prepare
 
 BITEXT = ROOT.parent / "shared" / "datasets" / "bitext_support" / "bitext_support_qa.csv"

@@ -2,9 +2,9 @@
 
 import pytest
 
+from common.privacy import Detection, RedactionConfig, Redactor
 from tests.training.prepare.conftest import DATA
 from training.ingest import Conversation, Turn
-from training.pii import Detection, RedactionConfig, Redactor
 from training.prepare.redact import ConversationRedactor, pseudonymous_id
 
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from bot.errors import ConfigError
 from bot.nlg.generation.decoding import DecodeConfig, FastDecoder, quantize
 from bot.nlg.generation.generator import GeneratorOptions
 from bot.nlg.generation.model import tiny_llama
+from common.errors import ConfigError
 
 
 def _prompt(tokenizer: PreTrainedTokenizerBase) -> list[int]:

@@ -9,9 +9,9 @@ import pytest
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from bot.errors import ConfigError
 from bot.nlg.generation.fine_tune import GenerationTrainConfig, fine_tune, tokenise_pairs
 from bot.nlg.generation.model import load_base
+from common.errors import ConfigError
 from tests.bot.nlg.generation.conftest import SAMPLE_PAIRS, TINY_TRAIN
 
 

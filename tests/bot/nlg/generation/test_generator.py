@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
 from bot.nlg.generation import checkpoint
 from bot.nlg.generation.fine_tune import GenerationTrainConfig
 from bot.nlg.generation.generator import Generation
 from bot.nlg.generation.guardrails import GuardConfig
 from bot.nlg.generation.pairs import Turn
+from common.errors import ConfigError
 from tests.bot.nlg.generation.conftest import SAMPLE_PAIRS, TINY_OPTIONS, HashingEmbedder
 
 

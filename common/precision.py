@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import torch
 
-from bot.errors import ConfigError
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

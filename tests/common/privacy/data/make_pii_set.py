@@ -12,7 +12,7 @@ Annotation rules:
 - URL: only URLs that carry a secret (token-like query parameter or random path segment).
 - Order numbers in the shop's format are ORDER_ID, account numbers ACCOUNT_ID.
 
-Run: ``python tests/training/data/make_pii_set.py`` (writes next to this file).
+Run: ``python tests/common/privacy/data/make_pii_set.py`` (writes next to this file).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tests for bot.precision: choosing and applying bfloat16 autocast."""
+"""Tests for common.precision: choosing and applying bfloat16 autocast."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import logging
 import pytest
 import torch
 
-from bot import precision
-from bot.errors import ConfigError
-from bot.precision import has_native_bf16, training_autocast, use_bf16, validate_precision
+from common import precision
+from common.errors import ConfigError
+from common.precision import has_native_bf16, training_autocast, use_bf16, validate_precision
 
 CPU = torch.device("cpu")
 
@@ -40,7 +40,7 @@ def test_forced_bf16_without_native_support_warns_but_obeys(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(precision, "has_native_bf16", lambda device: False)
-    with caplog.at_level(logging.WARNING, logger="bot.precision"):
+    with caplog.at_level(logging.WARNING, logger="common.precision"):
         assert use_bf16("bf16", CPU) is True
     assert "emulated" in caplog.text
 

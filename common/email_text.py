@@ -1,16 +1,21 @@
-"""Pure functions that reduce an email body to what its sender wrote.
+"""Email bodies reduced to what their sender wrote: decoding, quotes, signatures, HTML.
 
-They strip quoted replies (``On ... wrote:``, ``>`` lines, Outlook's ``-----Original
-Message-----`` and ``From: ... Sent: ...`` blocks) and signatures (the ``-- `` delimiter,
-"Sent from my iPhone" lines, and a sign-off such as "Best regards," followed by a short
-name block), and turn HTML into text.
+Shared by transcript ingest (strict: an undecodable body rejects the record) and the email
+channel (lenient: it falls back to a replacement decode). The functions strip quoted
+replies (``On ... wrote:``, ``>`` lines, Outlook's ``-----Original Message-----`` and
+``From: ... Sent: ...`` blocks) and signatures (the ``-- `` delimiter, "Sent from my
+iPhone" lines, and a sign-off such as "Best regards," followed by a short name block), and
+turn HTML into text.
 """
 
 from __future__ import annotations
 
 import re
+from email.message import EmailMessage, Message
 
 import html2text
+
+from common.errors import BotError
 
 _ON_WROTE = re.compile(r"^\s*On\b.{0,300}\bwrote:\s*$", re.IGNORECASE | re.DOTALL)
 _ORIGINAL = re.compile(r"^\s*-{2,}\s*(Original|Forwarded) Message\s*-{2,}\s*$", re.IGNORECASE)
@@ -126,3 +131,66 @@ def clean_body(text: str) -> str:
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
+
+
+class EmailDecodeError(BotError):
+    """An email body cannot be decoded with the charset it declares.
+
+    Args:
+        detail: What went wrong; never contains the body's text.
+    """
+
+    status_code = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def decode_part(part: Message) -> str:
+    """Decode one MIME part's payload with its declared charset (UTF-8 when none).
+
+    Args:
+        part: A leaf part of a parsed message.
+
+    Returns:
+        The decoded text; empty if the part has no byte payload.
+
+    Raises:
+        EmailDecodeError: If the charset is unknown or the bytes are not valid in it.
+    """
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset()
+    try:
+        if charset is None:
+            return payload.decode("utf-8")
+        return payload.decode(charset)
+    except LookupError as e:
+        raise EmailDecodeError("unknown charset") from e
+    except UnicodeDecodeError as e:
+        raise EmailDecodeError(f"body is not valid {charset or 'utf-8'}") from e
+
+
+def body_text(message: EmailMessage) -> str:
+    """The message's own words: the text body (or the HTML body as text), cleaned.
+
+    Attachments are ignored.
+
+    Args:
+        message: A message parsed with ``policy=default``.
+
+    Returns:
+        The cleaned body; empty if there is none.
+
+    Raises:
+        EmailDecodeError: If the body cannot be decoded.
+    """
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    text = decode_part(part)
+    if part.get_content_subtype() == "html":
+        text = html_to_text(text)
+    return clean_body(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from training.pii.detectors import (
+from common.privacy.detectors import (
     AddressDetector,
     CardDetector,
     EmailDetector,

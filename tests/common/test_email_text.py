@@ -1,4 +1,4 @@
-from training.ingest.email_cleanup import clean_body, html_to_text, strip_quoted, strip_signature
+from common.email_text import clean_body, html_to_text, strip_quoted, strip_signature
 
 
 def test_on_wrote_quote_is_cut_even_when_wrapped():

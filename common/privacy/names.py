@@ -30,8 +30,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from bot.errors import ModelPackageMissingError
-from training.pii.detectors import Detection, find_placeholders
+from common.errors import ModelPackageMissingError
+from common.privacy.detectors import Detection, find_placeholders
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -1,7 +1,7 @@
 """PII redaction for transcripts: typed, per-conversation placeholders such as ``[EMAIL_1]``.
 
 Example:
-    >>> from training.pii import Redactor, PlaceholderSession
+    >>> from common.privacy import Redactor, PlaceholderSession
     >>> redactor = Redactor()
     >>> session = PlaceholderSession()
     >>> redactor.redact("Hi, I'm Anna Schmidt, anna@example.com", session).text
@@ -9,7 +9,7 @@ Example:
 
 """
 
-from training.pii.detectors import (
+from common.privacy.detectors import (
     ALL_TYPES,
     Detection,
     Detector,
@@ -19,8 +19,8 @@ from training.pii.detectors import (
     luhn_valid,
     url_has_secret,
 )
-from training.pii.names import NameFinder, SpacyNameFinder, find_model_path
-from training.pii.redactor import (
+from common.privacy.names import NameFinder, SpacyNameFinder, find_model_path
+from common.privacy.redactor import (
     TYPE_PRIORITY,
     PiiSpan,
     PlaceholderSession,

@@ -2,8 +2,8 @@ import importlib.util
 
 import pytest
 
-from bot import pretrained
-from bot.errors import ModelPackageMissingError
+from common import pretrained
+from common.errors import ModelPackageMissingError
 
 
 def test_minilm_path_points_at_a_checkpoint():

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-import training.pii.names as names
-from training.pii.names import SpacyNameFinder, has_upper, load_pipeline
+import common.privacy.names as names
+from common.privacy.names import SpacyNameFinder, has_upper, load_pipeline
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="module")
