@@ -2,16 +2,16 @@
 
 The workflow (see docs/intent_discovery.md)::
 
-    python -m training.discover propose unlabelled_openers.jsonl --out discovery/
+    python -m training discover unlabelled_openers.jsonl --out discovery/
     # edit discovery/intents_proposed.yml: rename, keep, merge or drop each cluster
-    python -m training.discover apply discovery/intents_proposed.yml --out data/nlu/discovered.yml
+    python -m training apply-intents discovery/intents_proposed.yml --out data/nlu/discovered.yml
 
 Library use: :func:`~training.discover.pipeline.discover` turns texts into
 :class:`~training.discover.proposals.Proposals`; :func:`~training.discover.apply.apply_file`
-turns a reviewed proposals file into Rasa NLU YAML.
+turns a reviewed proposals file into Rasa NLU YAML (written by :mod:`training.rasa_yaml`).
 """
 
-from training.discover.apply import ApplyResult, apply_file, build_intents, nlu_yaml
+from training.discover.apply import ApplyResult, apply_file, build_intents
 from training.discover.cluster import ClusterConfig, Clustering, cluster_embeddings
 from training.discover.embed import Embedder, MiniLMEmbedder
 from training.discover.inputs import read_texts
@@ -46,7 +46,6 @@ __all__ = [
     "key_terms",
     "load_proposals",
     "name_clusters",
-    "nlu_yaml",
     "read_members",
     "read_texts",
     "write_members",

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.errors import TrainingDataError
 from training.discover.proposals import (
     Member,
     ProposalError,
@@ -16,11 +14,9 @@ from training.discover.proposals import (
     load_proposals,
     read_members,
 )
+from training.rasa_yaml import check_nlu, example_text, nlu_yaml
 
 logger = logging.getLogger(__name__)
-
-NLU_VERSION = "3.1"
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -52,16 +48,6 @@ def intent_of_cluster(proposals: Proposals) -> dict[int, str]:
         elif c.action == "merge" and c.merge_into in kept:
             mapping[c.id] = c.merge_into
     return mapping
-
-
-def example_text(text: str) -> str:
-    """One line, safe inside Rasa's example list.
-
-    Newlines and control characters become spaces, and ``](`` is split so that no text is
-    read as Rasa's ``[entity](type)`` annotation.
-    """
-    flat = " ".join(CONTROL.sub(" ", text).split())
-    return flat.replace("](", "] (").replace("]{", "] {").replace("][", "] [")
 
 
 def build_intents(
@@ -110,36 +96,6 @@ def build_intents(
     return intents, dropped
 
 
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def nlu_yaml(intents: Mapping[str, list[str]]) -> str:
-    """Render Rasa 3.x NLU YAML with one block of examples per intent."""
-    lines = [f'version: "{NLU_VERSION}"', "nlu:"]
-    for intent, examples in intents.items():
-        if not examples:
-            continue
-        lines += [f"- intent: {intent}", "  examples: |"]
-        lines += [f"    - {text}" for text in examples]
-    return "\n".join(lines) + "\n"
-
-
-def check_rasa(text: str, source: Path) -> None:
-    """Parse NLU YAML with Rasa's own reader.
-
-    Raises:
-        TrainingDataError: If Rasa rejects it.
-    """
-    from rasa.shared.exceptions import RasaException
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
-
-    try:
-        RasaYAMLReader().reads(text)
-    except (RasaException, ValueError) as e:
-        raise TrainingDataError(f"{source}: Rasa cannot read the generated data: {e}") from e
-
-
 def apply_file(
     proposals_path: Path, out: Path, members_path: Path | None = None, *, min_examples: int = 2
 ) -> ApplyResult:
@@ -175,7 +131,7 @@ def apply_file(
             ],
         )
     text = nlu_yaml(intents)
-    check_rasa(text, out)
+    check_nlu(text, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     counts = {name: len(examples) for name, examples in intents.items()}

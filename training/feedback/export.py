@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from bot.inbox.feedback import Correction
-from bot.nlg.generation.pairs import GenerationPair
+from bot.nlg.generation.pairs import GenerationPair, write_pairs
+from training.rasa_yaml import example_text, intent_name, write_nlu
 
 logger = logging.getLogger(__name__)
 
@@ -37,35 +35,33 @@ class ExportReport:
     pairs: int
 
 
-class _Literal(str):
-    """A string dumped as a YAML block literal (Rasa's ``examples: |``)."""
+def corrected_examples(corrections: Sequence[Correction]) -> dict[str, list[str]]:
+    """Group corrected texts by intent, one example per distinct text.
 
+    Texts are cleaned with :func:`~training.rasa_yaml.example_text` and intents named with
+    :func:`~training.rasa_yaml.intent_name`, as every NLU file is; when the same (cleaned)
+    text was corrected to different intents, the latest correction wins.
 
-def _literal(dumper: yaml.SafeDumper, value: _Literal) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    Args:
+        corrections: Redacted intent corrections, oldest first.
 
-
-def nlu_yaml(corrections: Sequence[Correction]) -> str:
-    """Rasa ``version: "3.1"`` NLU YAML with one example per distinct corrected text.
-
-    When the same text was corrected to different intents, the latest correction wins.
+    Returns:
+        Intent name to example texts.
     """
     latest: dict[str, str] = {}
+    unnamed = 0
     for c in corrections:
-        text = " ".join(c.text.split())
-        if text:
-            latest[text] = c.intent
+        text, intent = example_text(c.text), intent_name(c.intent)
+        if not intent:
+            unnamed += 1
+        elif text:
+            latest[text] = intent
+    if unnamed:
+        logger.warning("%d correction(s) without a usable intent name left out.", unnamed)
     by_intent: dict[str, list[str]] = defaultdict(list)
     for text, intent in latest.items():
         by_intent[intent].append(text)
-    dumper = yaml.SafeDumper
-    dumper.add_representer(_Literal, _literal)
-    nlu = [
-        {"intent": intent, "examples": _Literal("".join(f"- {t}\n" for t in texts))}
-        for intent, texts in sorted(by_intent.items())
-    ]
-    body = yaml.dump({"nlu": nlu}, Dumper=dumper, sort_keys=False, allow_unicode=True)
-    return 'version: "3.1"\n' + body
+    return dict(by_intent)
 
 
 def export(
@@ -84,10 +80,9 @@ def export(
     out.mkdir(parents=True, exist_ok=True)
     nlu_path = out / NLU_FILE
     pairs_path = out / PAIRS_FILE
-    nlu_path.write_text(nlu_yaml(corrections), encoding="utf-8")
-    with pairs_path.open("w", encoding="utf-8") as f:
-        for pair in pairs:
-            f.write(json.dumps(pair.to_dict(), ensure_ascii=False) + "\n")
-    examples = len({" ".join(c.text.split()) for c in corrections if c.text.strip()})
-    logger.info("Exported %d NLU examples and %d pairs to %s.", examples, len(pairs), out)
-    return ExportReport(nlu_path, pairs_path, examples, len(pairs))
+    examples = corrected_examples(corrections)
+    write_nlu(nlu_path, examples)
+    write_pairs(pairs, pairs_path)
+    count = sum(len(texts) for texts in examples.values())
+    logger.info("Exported %d NLU examples and %d pairs to %s.", count, len(pairs), out)
+    return ExportReport(nlu_path, pairs_path, count, len(pairs))

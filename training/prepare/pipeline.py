@@ -28,13 +28,13 @@ from common.privacy import Redactor
 from training.ingest import Conversation, read_conversations
 from training.prepare.balance import cap, long_tail
 from training.prepare.dedupe import Embedder, MiniLMEmbedder, near_dedupe, text_hash
-from training.prepare.export import example_text, intent_name, nlu_yaml
 from training.prepare.manifest import Manifest
 from training.prepare.options import PrepareOptions
 from training.prepare.pairs import conversation_pairs
 from training.prepare.redact import ConversationRedactor, RedactedConversation
 from training.prepare.report import PrepareReport
 from training.prepare.split import held_out, stratified_split
+from training.rasa_yaml import example_text, intent_name, nlu_yaml
 
 logger = logging.getLogger(__name__)
 

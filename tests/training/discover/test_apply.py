@@ -13,11 +13,10 @@ from training.discover import (
     ProposalError,
     Proposals,
     apply_file,
-    nlu_yaml,
     write_members,
     write_proposals,
 )
-from training.discover.apply import example_text
+from training.rasa_yaml import example_text, nlu_yaml
 
 MEMBERS = [
     Member(0, "track my order", 3),

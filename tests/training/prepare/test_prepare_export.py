@@ -7,7 +7,7 @@ from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.validator import Validator
 
-from training.prepare.export import example_text, intent_name, nlu_yaml
+from training.rasa_yaml import example_text, intent_name, nlu_yaml
 
 TRICKY = [
     'He said "hi" and: left # not a comment',
