@@ -1,28 +1,23 @@
-"""``python -m training.discover propose INPUT --out DIR`` and ``... apply FILE --out NLU``."""
+"""Deprecated: ``python -m training.discover propose|apply ...`` forwards to ``python -m training``.
+
+``propose`` became ``python -m training discover`` and ``apply`` became
+``python -m training apply-intents``, with the same arguments.
+"""
 
 from __future__ import annotations
 
-import argparse
 import logging
+import sys
+from collections.abc import Sequence
 
-from training.discover import apply_cli, cli
+logger = logging.getLogger(__name__)
 
-
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with the ``propose`` and ``apply`` commands."""
-    parser = argparse.ArgumentParser(prog="python -m training.discover", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    propose = sub.add_parser("propose", help="cluster messages into intents_proposed.yml")
-    cli.configure(propose)
-    propose.set_defaults(handler=cli.run)
-    apply = sub.add_parser("apply", help="turn a reviewed intents_proposed.yml into nlu.yml")
-    apply_cli.configure(apply)
-    apply.set_defaults(handler=apply_cli.run)
-    return parser
+# Old command -> the command of ``python -m training``.
+RENAMED = {"propose": "discover", "apply": "apply-intents"}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line.
+def main(argv: Sequence[str] | None = None) -> int:
+    """Log a deprecation warning and run the same command through ``python -m training``.
 
     Args:
         argv: Arguments, defaulting to ``sys.argv[1:]``.
@@ -30,9 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit status.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    from training.__main__ import main as training_main
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in RENAMED:
+        args[0] = RENAMED[args[0]]
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logger.warning(
+        "python -m training.discover is deprecated; use python -m training %s",
+        args[0] if args else "discover | apply-intents",
+    )
+    return training_main(args)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
-"""Command ``apply-intents`` (``apply``): turn a reviewed ``intents_proposed.yml`` into nlu.yml.
+"""Command ``python -m training apply-intents``: a reviewed ``intents_proposed.yml`` to nlu.yml.
 
-A ``configure(parser)`` / ``run(args)`` pair, mounted by ``python -m training apply-intents``
-and ``python -m training.discover apply``.
+A ``configure(parser)`` / ``run(args)`` pair, mounted by ``training.__main__``.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments of the ``apply`` command."""
+    """Add the arguments of the ``apply-intents`` command."""
     parser.add_argument("proposals", type=Path, help="the reviewed intents_proposed.yml")
     parser.add_argument(
         "--out", type=Path, required=True, help="NLU file to write, e.g. data/nlu/discovered.yml"

@@ -1,7 +1,7 @@
-"""Command ``discover`` (``propose``): cluster messages into ``intents_proposed.yml``.
+"""Command ``python -m training discover``: cluster messages into ``intents_proposed.yml``.
 
-A ``configure(parser)`` / ``run(args)`` pair, mounted by ``python -m training discover`` and
-``python -m training.discover propose``; ``apply_cli`` is its counterpart.
+A ``configure(parser)`` / ``run(args)`` pair, mounted by ``training.__main__``;
+``apply_cli`` (``apply-intents``) is its counterpart.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments of the ``propose`` (discover) command."""
+    """Add the arguments of the ``discover`` command."""
     parser.add_argument(
         "input",
         type=Path,
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         logger.error("%s", e)
         return 2
     logger.info(
-        "%d clusters, %d unclustered; review %s, then run apply",
+        "%d clusters, %d unclustered; review %s, then run apply-intents",
         len(result.proposals.clusters),
         result.proposals.unclustered,
         proposals_path,

@@ -28,9 +28,10 @@ ACTIONS = ("keep", "merge", "drop")
 FORMAT_VERSION = 1
 INTENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 HEADER = """\
-# Intents proposed from unlabelled customer messages (python -m training.discover).
+# Intents proposed from unlabelled customer messages (python -m training discover).
 #
-# Review each cluster, then run:  python -m training.discover apply {file}
+# Review each cluster, then run:
+#   python -m training apply-intents {file} --out data/nlu/discovered.yml
 #   name:        the intent's name (letters, digits, underscores; unique among kept ones)
 #   action:      keep  - an intent of its own, with every member as an example
 #                merge - fold its members into the kept cluster named in merge_into

@@ -11,8 +11,8 @@ from sklearn.metrics import normalized_mutual_info_score
 
 import common.privacy
 import training.discover.embed
+from training.__main__ import main
 from training.discover import ClusterConfig, discover, load_proposals
-from training.discover.__main__ import main
 from training.discover.pipeline import write_discovery
 
 PII = {
@@ -70,7 +70,7 @@ def test_command_line_propose_then_apply(messages, embedder, redactor, tmp_path,
     source = tmp_path / "unlabelled_openers.jsonl"
     source.write_text("".join(json.dumps({"text": t}) + "\n" for t in messages))
     out = tmp_path / "review"
-    assert main(["propose", str(source), "--out", str(out), "--min-cluster-size", "3"]) == 0
+    assert main(["discover", str(source), "--out", str(out), "--min-cluster-size", "3"]) == 0
     proposals = out / "intents_proposed.yml"
     loaded = load_proposals(proposals)
     assert len(loaded.clusters) >= 3
@@ -82,7 +82,7 @@ def test_command_line_propose_then_apply(messages, embedder, redactor, tmp_path,
     )
     proposals.write_text(text)
     nlu = tmp_path / "data" / "nlu" / "discovered.yml"
-    assert main(["apply", str(proposals), "--out", str(nlu)]) == 0
+    assert main(["apply-intents", str(proposals), "--out", str(nlu)]) == 0
     assert_no_pii(proposals, out / "intents_members.jsonl", nlu)
     data = load_data(str(nlu))
     intents = {m.get("intent") for m in data.intent_examples}
@@ -95,6 +95,6 @@ def test_command_line_propose_then_apply(messages, embedder, redactor, tmp_path,
 def test_command_line_reports_review_errors(tmp_path, caplog):
     proposals = tmp_path / "intents_proposed.yml"
     proposals.write_text("clusters:\n- id: 0\n  name: x\n  action: merge\n  merge_into: y\n")
-    assert main(["apply", str(proposals), "--out", str(tmp_path / "nlu.yml")]) == 2
+    assert main(["apply-intents", str(proposals), "--out", str(tmp_path / "nlu.yml")]) == 2
     assert "line 2: cluster 0: merge_into 'y' is not the name of any cluster" in caplog.text
     assert not (tmp_path / "nlu.yml").exists()
