@@ -11,7 +11,6 @@ One JSON object per line, the format the response generator trains on
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -48,8 +47,8 @@ class Pair:
         )
 
     def to_json(self) -> str:
-        """Serialise as one JSON line (no trailing newline), keys in a fixed order."""
-        return json.dumps(self.to_generation_pair().to_dict(), ensure_ascii=False)
+        """Serialise as one JSON line (no trailing newline), in the generator's layout."""
+        return self.to_generation_pair().to_json()
 
     def digest(self) -> bytes:
         """A hash of the texts, for exact-duplicate removal of pairs."""

@@ -73,6 +73,10 @@ class GenerationPair:
             "intent": self.intent,
         }
 
+    def to_json(self) -> str:
+        """Return the pair as one JSONL line (no newline): the one place the layout is written."""
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
 
 def turns_from(turns: Iterable[tuple[str, str]]) -> tuple[Turn, ...]:
     """Turn ``(role, text)`` tuples whose roles are already ``customer``/``agent`` into turns.
@@ -179,10 +183,7 @@ def write_pairs(pairs: Iterable[GenerationPair], path: Path) -> None:
         pairs: The pairs.
         path: The file to write.
     """
-    path.write_text(
-        "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in pairs),
-        encoding="utf-8",
-    )
+    path.write_text("".join(p.to_json() + "\n" for p in pairs), encoding="utf-8")
 
 
 def file_fingerprint(path: Path) -> str:
