@@ -257,7 +257,7 @@ async def test_with_real_redis(
 
 @pytest.mark.integration
 async def test_redis_down_is_unavailable(domain: Domain, config: EscalationConfig) -> None:
-    from tests.integration.server import free_port
+    from loopback.ports import free_port
 
     settings = {"type": "redis", "url": f"redis://127.0.0.1:{free_port()}/0"}
     action = ActionEscalate(queue_factory=lambda: create_handoff_queue(settings), config=config)
