@@ -19,7 +19,10 @@ from bot.escalation.config import EscalationConfig, load_escalation_config
 from bot.handoff.model import TicketStatus
 from bot.handoff.queue import HandoffQueue, create_handoff_queue
 from bot.handoff.sqlite_queue import SQLiteHandoffQueue
-from tests.bot.escalation.conftest import CONFIG_FILE, ROOT, bot, tracker, user
+from tests.support.trackers import bot, tracker, user
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG_FILE = ROOT / "escalation.yml"
 
 NOW = 1_800_000_000.0
 

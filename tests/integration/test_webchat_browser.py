@@ -17,7 +17,7 @@ from rasa.core.channels.channel import UserMessage
 from channels.webchat import WebChatOutbound
 from loopback.ports import free_port
 from loopback.rasa_server import ROOT, running_bot
-from tests.channels.test_webchat import echo_handler, webchat_server
+from tests.support.webchat import echo_handler, webchat_server
 
 pytestmark = pytest.mark.integration
 

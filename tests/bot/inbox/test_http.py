@@ -19,7 +19,7 @@ from bot.inbox.channel import InboxInput
 from bot.inbox.db import InboxDB
 from channels.base import outbound_registry
 from loopback.ports import free_port
-from tests.bot.inbox.conftest import make_ticket
+from tests.support.inbox import make_ticket
 
 
 class RecordingSender:

@@ -22,7 +22,7 @@ from rasa.core.agent import Agent
 
 from bot.handoff import Ticket, Turn
 from loopback.rasa_server import ROOT
-from tests.bot.inbox.conftest import Inbox
+from tests.support.inbox import Inbox
 from training.feedback import cli
 from training.feedback.export import NLU_FILE
 
