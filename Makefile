@@ -33,12 +33,12 @@ test-fast: setup  ## unit tests only
 	$(PY) -m pytest -m "not integration and not slow" -q
 
 lint: setup  ## ruff, and the import contracts (dependency direction) in pyproject.toml
-	$(VENV)/bin/ruff check common bot channels training actions bench tests
-	$(VENV)/bin/ruff format --check common bot channels training actions bench tests
+	$(VENV)/bin/ruff check common bot channels training actions loopback bench tests
+	$(VENV)/bin/ruff format --check common bot channels training actions loopback bench tests
 	$(VENV)/bin/lint-imports
 
 typecheck: setup
-	$(VENV)/bin/mypy common bot channels training actions
+	$(VENV)/bin/mypy common bot channels training actions loopback
 
 bench-intents: setup  ## Banking77 side by side with Rasa's DIET (long: see docs/benchmarks.md)
 	$(PY) bench/intents.py

@@ -157,8 +157,8 @@ def running_profile(
     Yields:
         The fleet; the environment the servers got is :func:`profile_env` of its port.
     """
-    from tests.integration.server import running_fleet
-    from tests.support.redis_server import running_redis
+    from loopback.rasa_server import running_fleet
+    from loopback.redis_server import running_redis
 
     with running_redis(workdir) as redis_server:
         env = profile_env(redis_server.port)

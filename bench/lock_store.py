@@ -9,7 +9,7 @@ after ``--turn-timeout`` seconds is *hung*: in production its message is never a
 A *lock error* is Rasa's ``LockError`` (the lock vanished under a waiter): the message
 fails.
 
-The driver is ``tests/support/lock_contention.py``. Both stores poll every 10 ms (Rasa's
+The driver is ``loopback/lock_contention.py``. Both stores poll every 10 ms (Rasa's
 default is 1 s, which only stretches its waits).
 Needs ``redis-server`` (``scripts/system_deps.sh``); it starts its own on a free port.
 
@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     """Run both stores on one fresh redis-server and report."""
-    from tests.support.lock_contention import contention
-    from tests.support.redis_server import redis_executable, start_redis, stop_redis
+    from loopback.lock_contention import contention
+    from loopback.redis_server import redis_executable, start_redis, stop_redis
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300)

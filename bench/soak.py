@@ -2,7 +2,7 @@
 
 Starts the local fakes (Slack Web API, Telegram Bot API, an SMTP collector), one action
 server and one Rasa server with REST, web chat, Slack, Telegram and email enabled (see
-``tests/integration/soak_driver.py``), then sends ``--messages`` messages spread evenly
+``loopback/soak_driver.py``), then sends ``--messages`` messages spread evenly
 over the channels, ``--per-sender`` per conversation, ``--concurrency`` conversations
 of each channel at once. Every message must be answered exactly once (checked against
 Rasa's trackers).
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.integration.soak_driver import SoakPlan, run_soak, soak_bot  # noqa: E402
+from loopback.soak_driver import SoakPlan, run_soak, soak_bot  # noqa: E402
 from training.evaluate.intents import machine_description  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "soak.json"

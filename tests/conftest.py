@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.redis_server import redis_executable, start_redis, stop_redis
+from loopback.redis_server import redis_executable, start_redis, stop_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -19,7 +19,10 @@ from bot.escalation.config import EscalationConfig, load_escalation_config
 from bot.handoff.model import TicketStatus
 from bot.handoff.queue import HandoffQueue, create_handoff_queue
 from bot.handoff.sqlite_queue import SQLiteHandoffQueue
-from tests.bot.escalation.conftest import CONFIG_FILE, ROOT, bot, tracker, user
+from tests.support.trackers import bot, tracker, user
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG_FILE = ROOT / "escalation.yml"
 
 NOW = 1_800_000_000.0
 
@@ -257,7 +260,7 @@ async def test_with_real_redis(
 
 @pytest.mark.integration
 async def test_redis_down_is_unavailable(domain: Domain, config: EscalationConfig) -> None:
-    from tests.integration.server import free_port
+    from loopback.ports import free_port
 
     settings = {"type": "redis", "url": f"redis://127.0.0.1:{free_port()}/0"}
     action = ActionEscalate(queue_factory=lambda: create_handoff_queue(settings), config=config)

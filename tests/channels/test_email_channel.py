@@ -18,7 +18,7 @@ from channels.email_imap import fetched_literal, fetched_size
 from channels.email_smtp import EmailDeliveryError
 from channels.email_store import SQLiteEmailThreadStore
 from common.errors import ConfigError
-from tests.channels.test_email_samples import plain_mail, raw, with_attachment
+from loopback.mail_samples import plain_mail, raw, with_attachment
 
 CREDENTIALS: dict[str, Any] = {
     "from_address": "support@pinecrest.example",

@@ -6,7 +6,7 @@ import pytest
 
 from channels.email_loops import automated_reason
 from channels.email_mime import parse_message
-from tests.channels.test_email_samples import plain_mail, raw
+from loopback.mail_samples import plain_mail, raw
 
 OWN = {"support@pinecrest.example", "help@pinecrest.example"}
 

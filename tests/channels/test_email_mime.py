@@ -9,7 +9,7 @@ from channels.email_mime import (
     sender_id_for,
     thread_root,
 )
-from tests.channels.test_email_samples import (
+from loopback.mail_samples import (
     html_only_mail,
     latin1_mail,
     plain_mail,

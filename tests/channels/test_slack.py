@@ -37,7 +37,7 @@ from channels.slack_events import (
     unformat_text,
 )
 from common.errors import BadRequestError, BotError, ConfigError
-from tests.integration.fake_slack import BOT_USER_ID, FakeSlack
+from loopback.fake_slack import BOT_USER_ID, FakeSlack
 
 SECRET = "test-signing-secret"
 BOT = BOT_USER_ID

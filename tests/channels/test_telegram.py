@@ -38,7 +38,7 @@ from channels.telegram_output import (
     full_reply,
 )
 from common.errors import BadRequestError
-from tests.integration.fake_telegram import (
+from loopback.fake_telegram import (
     ApiError,
     FakeBotApi,
     FakeBotApiRequest,

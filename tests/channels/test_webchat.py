@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import re
-import socket
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
 from channels.base import OutboundSender, PayloadTooLargeError, SenderRateLimiter, outbound_registry
 from channels.webchat import WebChatInput, WebChatOutbound
@@ -30,147 +23,10 @@ from channels.webchat_protocol import (
     session_id_from,
 )
 from common.errors import BadRequestError, BotError
-
-Handler = Callable[[UserMessage], Awaitable[Any]]
-
+from loopback.webchat_client import Client
+from tests.support.webchat import WebChatServer, webchat_server
 
 # --------------------------------------------------------------------------- server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def echo_handler(message: UserMessage) -> None:
-    """Stands in for Rasa's agent: answers every message with its text and two buttons."""
-    assert message.output_channel is not None
-    await message.output_channel.send_response(
-        message.sender_id,
-        {
-            "text": f"You said **{message.text}**",
-            "buttons": [
-                {"title": "Track my order", "payload": "/order_status"},
-                {"title": "Talk to a person", "payload": "/request_human"},
-            ],
-        },
-    )
-
-
-@dataclass
-class WebChatServer:
-    url: str
-    channel: WebChatInput
-    received: list[UserMessage] = field(default_factory=list)
-
-
-@asynccontextmanager
-async def webchat_server(
-    channel: WebChatInput | None = None, handler: Handler = echo_handler, port: int | None = None
-) -> AsyncIterator[WebChatServer]:
-    """Run the channel's blueprint in a real Sanic server on loopback, in this loop.
-
-    On exit, open connections are dropped as a server restart would drop them.
-    """
-    # Sanic 21.12 rewrites its request handler on every startup; a second in-process
-    # server only starts in test mode, which keeps the original to rewrite from. Test mode
-    # must then stay on for later servers in this process, so it is not switched back.
-    Sanic.test_mode = True
-    channel = channel or WebChatInput()
-    app = Sanic(f"webchat_test_{uuid.uuid4().hex[:8]}")
-    running = WebChatServer("", channel)
-
-    async def on_new_message(message: UserMessage) -> None:
-        running.received.append(message)
-        await handler(message)
-
-    app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/web")
-    port = port or _free_port()
-    server = await app.create_server(
-        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
-    )
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    running.url = f"http://127.0.0.1:{port}"
-    try:
-        yield running
-    finally:
-        await server.before_stop()
-        for connection in list(server.connections):
-            connection.close()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
-
-
-class Client:
-    """A minimal Socket.IO v5 client over a plain WebSocket, speaking what the widget speaks.
-
-    (python-socketio's own client needs a newer aiohttp for WebSockets than the lock has,
-    and its long-polling transport makes every teardown wait out a poll.)
-    """
-
-    def __init__(self) -> None:
-        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        self._http: aiohttp.ClientSession | None = None
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._reader: asyncio.Task[None] | None = None
-
-    @property
-    def connected(self) -> bool:
-        return self._ws is not None and not self._ws.closed
-
-    async def open(self, url: str, path: str = "/socket.io/") -> None:
-        self._http = aiohttp.ClientSession()
-        ws_url = url.replace("http://", "ws://") + path + "?EIO=4&transport=websocket"
-        self._ws = await self._http.ws_connect(ws_url)
-        opening = await self._ws.receive_str(timeout=5)
-        assert opening.startswith("0{") and '"pingInterval"' in opening
-        await self._ws.send_str("40")
-        assert (await self._ws.receive_str(timeout=5)).startswith("40")
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self._ws is not None
-        async for msg in self._ws:
-            packet = str(msg.data)
-            if packet == "2":
-                await self._ws.send_str("3")
-            elif packet == "1":
-                await self.events.put(("engine_close", None))
-            elif packet.startswith("42"):
-                name, *args = json.loads(packet[2:])
-                await self.events.put((name, args[0] if args else None))
-
-    async def emit(self, name: str, data: Any) -> None:
-        assert self._ws is not None
-        await self._ws.send_str("42" + json.dumps([name, data]))
-
-    async def connect(self, url: str, session_id: str | None = None) -> str:
-        await self.open(url)
-        await self.emit("session_request", {"session_id": session_id})
-        _, data = await self.next("session_confirm")
-        return str(data)
-
-    async def next(self, wanted: str | None = None, timeout: float = 5.0) -> tuple[str, Any]:
-        while True:
-            name, data = await asyncio.wait_for(self.events.get(), timeout)
-            if wanted is None or name == wanted:
-                return name, data
-
-    async def say(self, text: str, **extra: Any) -> None:
-        await self.emit("user_uttered", {"message": text, **extra})
-
-    async def close(self) -> None:
-        if self._ws is not None:
-            await self._ws.close()
-        if self._reader is not None:
-            await asyncio.gather(self._reader, return_exceptions=True)
-        if self._http is not None:
-            await self._http.close()
 
 
 @pytest.fixture

@@ -11,21 +11,21 @@ import pytest
 import requests
 
 from channels.email_imap import ImapPoller, ImapSettings
-from tests.channels.test_email_samples import (
+from loopback.mail_samples import (
     html_only_mail,
     latin1_mail,
     plain_mail,
     raw,
     with_attachment,
 )
-from tests.integration.mail_servers import (
+from loopback.mail_servers import (
     DOVECOT,
     ImapServer,
     SmtpServer,
     dovecot_imap,
     smtp_collector,
 )
-from tests.integration.server import RunningBot, running_bot
+from loopback.rasa_server import RunningBot, running_bot
 
 pytestmark = [
     pytest.mark.integration,

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from bot.nlg.generation.pairs import read_pairs
-from tests.integration.server import ROOT, RunningBot, running_bot
+from loopback.rasa_server import ROOT, RunningBot, running_bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ import requests
 
 from bot.inbox.auth import UserStore
 from bot.inbox.db import InboxDB
-from tests.integration.server import running_bot
+from loopback.rasa_server import running_bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

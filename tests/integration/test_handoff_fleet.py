@@ -22,8 +22,8 @@ import pytest
 
 from bot.handoff.model import Ticket
 from bot.handoff.redis_queue import RedisHandoffQueue
-from tests.integration.server import ROOT
-from tests.support.redis_server import running_redis
+from loopback.rasa_server import ROOT
+from loopback.redis_server import running_redis
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, expect, sync_playwright
 
 from bot.inbox.auth import UserStore
 from bot.inbox.db import InboxDB
-from tests.integration.server import ROOT, running_bot
+from loopback.rasa_server import ROOT, running_bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

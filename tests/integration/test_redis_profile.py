@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 import yaml
 
-from tests.integration.server import ROOT, running_fleet
-from tests.support.redis_server import running_redis
+from loopback.rasa_server import ROOT, running_fleet
+from loopback.redis_server import running_redis
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

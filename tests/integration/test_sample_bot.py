@@ -11,7 +11,7 @@ import yaml
 from rasa.shared.importers.utils import training_data_from_paths
 from rasa.shared.nlu.constants import INTENT, TEXT
 
-from tests.integration.server import ROOT, running_bot
+from loopback.rasa_server import ROOT, running_bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

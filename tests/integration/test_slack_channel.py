@@ -15,8 +15,8 @@ import requests
 import yaml
 from slack_sdk.signature import SignatureVerifier
 
-from tests.integration.fake_slack import BOT_USER_ID, FakeSlack
-from tests.integration.server import ROOT, RunningBot, running_bot
+from loopback.fake_slack import BOT_USER_ID, FakeSlack
+from loopback.rasa_server import ROOT, RunningBot, running_bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -1,7 +1,7 @@
 """The soak: 500 messages over the four channels at once against one Rasa server.
 
 Every message must be answered exactly once and none lost (see
-:mod:`tests.integration.soak_driver`); ``bench/soak.py`` runs the same driver and reports
+:mod:`loopback.soak_driver`); ``bench/soak.py`` runs the same driver and reports
 throughput. The last tests check the checker itself on hand-made conversations.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.server import RunningBot
-from tests.integration.soak_driver import (
+from loopback.rasa_server import RunningBot
+from loopback.soak_driver import (
     CHANNELS,
     RATE_LIMIT,
     Exchange,

@@ -18,7 +18,7 @@ import pytest
 import requests
 import yaml
 
-from tests.integration.fake_telegram import (
+from loopback.fake_telegram import (
     ApiCall,
     FakeTelegramServer,
     callback_update,
@@ -29,7 +29,7 @@ from tests.integration.fake_telegram import (
     utf16_len,
     visible_text,
 )
-from tests.integration.server import ROOT, RunningBot, running_bot
+from loopback.rasa_server import ROOT, RunningBot, running_bot
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -4,7 +4,6 @@ channel server that plays handoff events, restarts, and checks what the widget r
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,8 +15,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 from rasa.core.channels.channel import UserMessage
 
 from channels.webchat import WebChatOutbound
-from tests.channels.test_webchat import echo_handler, webchat_server
-from tests.integration.server import ROOT, running_bot
+from loopback.ports import free_port
+from loopback.rasa_server import ROOT, running_bot
+from tests.support.webchat import echo_handler, webchat_server
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +28,6 @@ rest:
 channels.webchat.WebChatInput:
   rate_limit: {rate: 5, burst: 20}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- real bot
@@ -126,7 +120,7 @@ async def shop_assistant(message: UserMessage) -> None:
 
 
 async def test_widget_renders_safely_handoff_states_and_reconnects(browser: Browser) -> None:
-    port = _free_port()
+    port = free_port()
     page = await browser.new_page()
     async with webchat_server(handler=shop_assistant, port=port) as server:
         await page.goto(server.url + "/widget")  # the short path's demo page

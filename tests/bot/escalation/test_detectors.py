@@ -15,7 +15,7 @@ from bot.escalation.sentiment import SentimentAnalyzer
 from bot.escalation.summary import summarize
 from bot.escalation.ticket import build_ticket, origin_of, transcript_of
 from bot.escalation.triggers import TriggerEvaluator
-from tests.bot.escalation.conftest import bot, tracker, user
+from tests.support.trackers import bot, tracker, user
 
 
 @pytest.fixture(scope="module")

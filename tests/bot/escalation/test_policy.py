@@ -22,7 +22,8 @@ from rasa.shared.core.events import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.escalation.policy import EscalationPolicy
-from tests.bot.escalation.conftest import bot, make_policy, predicted, tracker, trigger_slot, user
+from tests.bot.escalation.conftest import make_policy, predicted, trigger_slot
+from tests.support.trackers import bot, tracker, user
 
 ESCALATE = "action_escalate"
 

@@ -9,7 +9,7 @@ from bot.handoff.queue import DEFAULT_SQLITE_PATH
 from bot.handoff.redis_queue import RedisHandoffQueue
 from bot.handoff.sqlite_queue import SQLiteHandoffQueue
 from common.errors import ConfigError
-from tests.integration.server import free_port
+from loopback.ports import free_port
 
 from .conftest import START, FakeClock
 

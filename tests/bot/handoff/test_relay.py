@@ -200,7 +200,7 @@ def test_handoff_end_to_end_through_rasa(sample_bot_model: Path, tmp_path: Path)
 
     import requests
 
-    from tests.integration.server import running_bot
+    from loopback.rasa_server import running_bot
 
     db = tmp_path / "handoff.db"
     queue_yaml = f"  type: sqlite\n  path: {db}\n"

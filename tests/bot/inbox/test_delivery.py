@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.inbox.db import InboxDB
 from bot.inbox.delivery import DeliveryWorker
-from tests.bot.inbox.conftest import Inbox, make_ticket
+from tests.support.inbox import Inbox, make_ticket
 
 
 async def test_two_concurrent_workers_deliver_each_message_once_in_order(inbox: Inbox) -> None:

@@ -18,8 +18,8 @@ from bot.inbox.auth import UserStore
 from bot.inbox.channel import InboxInput
 from bot.inbox.db import InboxDB
 from channels.base import outbound_registry
-from tests.bot.inbox.conftest import make_ticket
-from tests.integration.server import free_port
+from loopback.ports import free_port
+from tests.support.inbox import make_ticket
 
 
 class RecordingSender:

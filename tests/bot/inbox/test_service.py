@@ -11,7 +11,7 @@ from bot.inbox.access import TicketHiddenError
 from bot.inbox.auth import ForbiddenError
 from bot.inbox.feedback import read_feedback
 from common.errors import BadRequestError
-from tests.bot.inbox.conftest import Inbox, make_ticket
+from tests.support.inbox import Inbox, make_ticket
 
 
 async def test_agent_sees_queued_and_own_tickets_admin_sees_all(inbox: Inbox) -> None:

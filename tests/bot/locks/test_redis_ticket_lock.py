@@ -16,8 +16,8 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.locks.redis_ticket_lock import RedisLockSettings, RedisTicketLockStore
 from common.errors import ConfigError
-from tests.integration.server import free_port
-from tests.support.lock_contention import contention
+from loopback.lock_contention import contention
+from loopback.ports import free_port
 
 MakeStore = Callable[[], RedisTicketLockStore]
 

@@ -19,7 +19,7 @@ from bot.nlg.generation.pairs import write_pairs
 from bot.nlg.generation.registry import generator_registry
 from bot.nlu.response_generator import ResponseGenerator
 from common.errors import ConfigError
-from tests.bot.nlg.generation.conftest import SAMPLE_PAIRS
+from tests.support.generation import SAMPLE_PAIRS
 
 TINY = {
     "base_model": "tiny-random",

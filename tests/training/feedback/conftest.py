@@ -1,5 +1,5 @@
-"""The inbox fixture of tests/bot/inbox, for the retraining test."""
+"""The inbox fixture (tests/support/inbox.py), for the feedback tests."""
 
-from tests.bot.inbox.conftest import inbox
+from tests.support.inbox import inbox
 
 __all__ = ["inbox"]

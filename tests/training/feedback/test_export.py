@@ -11,7 +11,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 from bot.inbox.db import InboxDB
 from bot.inbox.feedback import FeedbackStore
-from tests.bot.inbox.conftest import email_redactor
+from tests.support.inbox import email_redactor
 from training.feedback import cli
 from training.feedback.export import NLU_FILE, PAIRS_FILE
 

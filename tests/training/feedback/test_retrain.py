@@ -21,8 +21,8 @@ import yaml
 from rasa.core.agent import Agent
 
 from bot.handoff import Ticket, Turn
-from tests.bot.inbox.conftest import Inbox
-from tests.integration.server import ROOT
+from loopback.rasa_server import ROOT
+from tests.support.inbox import Inbox
 from training.feedback import cli
 from training.feedback.export import NLU_FILE
 

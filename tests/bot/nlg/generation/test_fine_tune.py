@@ -12,7 +12,8 @@ from transformers import PreTrainedTokenizerBase
 from bot.nlg.generation.fine_tune import GenerationTrainConfig, fine_tune, tokenise_pairs
 from bot.nlg.generation.model import load_base
 from common.errors import ConfigError
-from tests.bot.nlg.generation.conftest import SAMPLE_PAIRS, TINY_TRAIN
+from tests.bot.nlg.generation.conftest import TINY_TRAIN
+from tests.support.generation import SAMPLE_PAIRS
 
 
 def test_an_unknown_precision_is_a_config_error() -> None:

@@ -12,7 +12,8 @@ from bot.nlg.generation.generator import Generation
 from bot.nlg.generation.guardrails import GuardConfig
 from bot.nlg.generation.pairs import Turn
 from common.errors import ConfigError
-from tests.bot.nlg.generation.conftest import SAMPLE_PAIRS, TINY_OPTIONS, HashingEmbedder
+from tests.bot.nlg.generation.conftest import TINY_OPTIONS
+from tests.support.generation import SAMPLE_PAIRS, HashingEmbedder
 
 
 def test_training_lowers_the_loss(tiny_trained: checkpoint.TrainedGenerator) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.nlg.generation.grounding import GroundingIndex
-from tests.bot.nlg.generation.conftest import SAMPLE_PAIRS, HashingEmbedder
+from tests.support.generation import SAMPLE_PAIRS, HashingEmbedder
 
 
 def test_top_k_finds_similar_questions(embedder: HashingEmbedder) -> None:

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from telegram.request import BaseRequest, RequestData
 
-from tests.integration.server import free_port
+from loopback.ports import free_port
 
 BOT_USER = {
     "id": 7000000001,
@@ -355,12 +355,15 @@ class FakeBotApiRequest(BaseRequest):
 
     @property
     def read_timeout(self) -> float | None:
+        """The read timeout python-telegram-bot waits for, in seconds."""
         return 1.0
 
     async def initialize(self) -> None:
+        """Nothing to open."""
         return None
 
     async def shutdown(self) -> None:
+        """Nothing to close."""
         return None
 
     async def do_request(
@@ -373,6 +376,7 @@ class FakeBotApiRequest(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        """Answer one Bot API call from the in-process fake: (HTTP status, JSON body)."""
         match = re.search(r"/bot([^/]+)/(\w+)$", url)
         assert match, url
         params = request_data.json_parameters if request_data else {}
@@ -438,7 +442,7 @@ def photo_update(update_id: int, chat_id: int, caption: str | None = None) -> di
         {"file_id": f"AgACfake{w}", "file_unique_id": f"AQADfake{w}", "width": w, "height": w}
         for w in (90, 320, 800)
     ]
-    extra = {"caption": caption} if caption else {}
+    extra: dict[str, Any] = {"caption": caption} if caption else {}
     return message_update(update_id, chat_id, photo=sizes, **extra)
 
 

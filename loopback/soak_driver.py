@@ -1,10 +1,10 @@
 """Drive the four channels at once against one running Rasa server (issue 5's soak).
 
 Shared by ``tests/integration/test_soak.py`` and ``bench/soak.py``. The channels run
-against the local fakes of their integration tests: the web chat through a socket.io
-client, Slack through signed Events API posts and the fake Web API, Telegram through
-webhook updates and the fake Bot API, email through the inbound webhook (IMAP polling
-is too slow for hundreds of mails) and an SMTP collector.
+against this package's local fakes, the ones their integration tests use: the web chat
+through a socket.io client, Slack through signed Events API posts and the fake Web API,
+Telegram through webhook updates and the fake Bot API, email through the inbound webhook
+(IMAP polling is too slow for hundreds of mails) and an SMTP collector.
 
 Each conversation sends its messages one after the other, waiting for the turn to end
 before the next, as a person would; the four channels run at once, each with a bounded
@@ -41,12 +41,12 @@ import yaml
 from slack_sdk.signature import SignatureVerifier
 
 from channels.base import namespaced_sender_id
-from tests.channels.test_email_samples import plain_mail, raw
-from tests.channels.test_webchat import Client
-from tests.integration.fake_slack import FakeSlack
-from tests.integration.fake_telegram import FakeTelegramServer, text_update
-from tests.integration.mail_servers import SmtpServer, smtp_collector
-from tests.integration.server import RunningBot, running_bot
+from loopback.fake_slack import FakeSlack
+from loopback.fake_telegram import FakeTelegramServer, text_update
+from loopback.mail_samples import plain_mail, raw
+from loopback.mail_servers import SmtpServer, smtp_collector
+from loopback.rasa_server import RunningBot, running_bot
+from loopback.webchat_client import Client
 
 logger = logging.getLogger(__name__)
 
@@ -321,6 +321,7 @@ class WebConversation:
         self._count = 0
 
     async def open(self) -> None:
+        """Connect to the session, retrying a lost handshake."""
         if self.client.connected:
             return
         for attempt in range(WEB_CONNECT_ATTEMPTS):
@@ -337,6 +338,7 @@ class WebConversation:
         raise SoakError(f"{self.sender_id} could not connect")
 
     async def say(self, text: str, turn: int) -> Exchange:
+        """Send the text and wait for the widget's typing indicator to go off."""
         if not self.client.connected:
             self.reconnects += 1
             await self.open()
@@ -358,6 +360,7 @@ class WebConversation:
         return exchange
 
     def delivered(self) -> int:
+        """Return the replies delivered so far, late ones included."""
         late = 0
         while not self.client.events.empty():
             name, _ = self.client.events.get_nowait()
@@ -366,6 +369,7 @@ class WebConversation:
         return self._count
 
     async def close(self) -> None:
+        """Close the socket."""
         await self.client.close()
 
 
@@ -382,6 +386,7 @@ class SlackConversation:
         self._count = 0
 
     async def open(self) -> None:
+        """Nothing to open: Slack's events come over HTTP."""
         return None
 
     def _signed(self, text: str) -> tuple[bytes, dict[str, str]]:
@@ -414,6 +419,7 @@ class SlackConversation:
         return body.encode(), headers
 
     async def say(self, text: str, turn: int) -> Exchange:
+        """Post a signed message event; wait for the replies and for Rasa's turn to end."""
         body, headers = self._signed(text)
         exchange = Exchange(self.channel, self.sender_id, text, time.time())
         async with self.http.post(
@@ -429,10 +435,12 @@ class SlackConversation:
         return exchange
 
     def delivered(self) -> int:
+        """Return the replies the fake Slack API received in this DM so far."""
         self.inbox.refresh()
         return self.inbox.count(self.dm)
 
     async def close(self) -> None:
+        """Nothing to close."""
         return None
 
 
@@ -451,9 +459,11 @@ class TelegramConversation:
         self._count = 0
 
     async def open(self) -> None:
+        """Nothing to open: Telegram's updates come over HTTP."""
         return None
 
     async def say(self, text: str, turn: int) -> Exchange:
+        """Post a text update to the webhook; wait for the replies and for Rasa's turn to end."""
         update = text_update(next(self.update_ids), self.chat_id, text, message_id=turn)
         headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
         exchange = Exchange(self.channel, self.sender_id, text, time.time())
@@ -472,10 +482,12 @@ class TelegramConversation:
         return exchange
 
     def delivered(self) -> int:
+        """Return the replies the fake Bot API received for this chat so far."""
         self.inbox.refresh()
         return self.inbox.count(str(self.chat_id))
 
     async def close(self) -> None:
+        """Nothing to close."""
         return None
 
 
@@ -493,12 +505,14 @@ class EmailConversation:
         self._references: list[str] = []
 
     async def open(self) -> None:
+        """Nothing to open: mails come over the inbound webhook."""
         return None
 
     def _replies_to(self, message_id: str) -> list[Any]:
         return self.smtp.handler.matching(lambda m: m.get("In-Reply-To") == message_id)
 
     async def say(self, text: str, turn: int) -> Exchange:
+        """Post the next mail of the thread; the webhook answers when the reply is sent."""
         message_id = f"<{uuid.uuid4().hex}@example.org>"
         mail = plain_mail(
             text,
@@ -530,9 +544,11 @@ class EmailConversation:
         return exchange
 
     def delivered(self) -> int:
+        """Return the replies the SMTP collector received in this thread so far."""
         return sum(len(self._replies_to(m)) for m in self._inbound_ids)
 
     async def close(self) -> None:
+        """Nothing to close."""
         return None
 
 
@@ -602,10 +618,12 @@ class SoakReport:
 
     @property
     def exchanges(self) -> list[Exchange]:
+        """Every exchange of every conversation."""
         return [e for c in self.conversations for e in c.exchanges]
 
     @property
     def problems(self) -> list[str]:
+        """Every problem found, over all conversations."""
         return [p for c in self.conversations for p in c.problems]
 
     def summary(self) -> dict[str, Any]:

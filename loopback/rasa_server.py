@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,14 @@ from pathlib import Path
 import requests
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from loopback.ports import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository root: the servers run there, on its config, domain and endpoints."""
 
 
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 420.0) -> None:
+    """Wait until ``url`` answers below 500; raise if ``proc`` exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -40,6 +37,8 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 420.0) -> None:
 
 @dataclass
 class RunningBot:
+    """A running Rasa server: its URL, process, ports and log file."""
+
     url: str
     process: subprocess.Popen
     port: int

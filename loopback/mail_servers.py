@@ -1,4 +1,4 @@
-"""Real mail servers on loopback for the email channel's tests.
+"""Real mail servers on loopback, for the email channel's tests and the soak.
 
 * :func:`smtp_collector`: an aiosmtpd ``Controller`` that keeps every mail it receives.
 * :func:`dovecot_imap`: Debian's Dovecot with its own config in a temp folder
@@ -29,7 +29,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.integration.server import free_port
+from loopback.ports import free_port
 
 DOVECOT = Path("/usr/sbin/dovecot")
 
@@ -42,6 +42,7 @@ class CollectingHandler:
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        """Keep the received mail and wake waiters (aiosmtpd's DATA hook)."""
         content = envelope.original_content or envelope.content
         assert isinstance(content, bytes)
         parsed = email.message_from_bytes(content, policy=default)
@@ -67,12 +68,15 @@ class CollectingHandler:
                 self._changed.wait(left)
 
     def matching(self, match: Callable[[EmailMessage], bool]) -> list[EmailMessage]:
+        """Return every mail so far that ``match`` accepts."""
         with self._changed:
             return [m for _, _, m in self.messages if match(m)]
 
 
 @dataclass
 class SmtpServer:
+    """A running SMTP collector and the handler holding its mail."""
+
     host: str
     port: int
     handler: CollectingHandler
@@ -93,6 +97,8 @@ def smtp_collector() -> Iterator[SmtpServer]:
 
 @dataclass
 class ImapServer:
+    """A running Dovecot IMAP server with one user."""
+
     host: str
     port: int
     user: str
@@ -100,6 +106,7 @@ class ImapServer:
     log: Path
 
     def client(self) -> imaplib.IMAP4:
+        """Return a logged-in IMAP client; the caller logs out."""
         client = imaplib.IMAP4(self.host, self.port, timeout=10)
         client.login(self.user, self.password)
         return client
@@ -129,6 +136,7 @@ class ImapServer:
             client.logout()
 
     def wait_seen(self, message_id: str, timeout: float = 90.0) -> None:
+        """Wait until the mail with ``message_id`` is flagged seen, or raise TimeoutError."""
         deadline = time.monotonic() + timeout
         while "\\Seen" not in self.flags(message_id):
             if time.monotonic() > deadline:

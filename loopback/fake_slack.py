@@ -1,4 +1,4 @@
-"""A local stand-in for Slack's Web API, for tests: an aiohttp app on loopback.
+"""A local stand-in for Slack's Web API, for tests and the soak: an aiohttp app on loopback.
 
 It answers like Slack (HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error":
 ...}``), checks the bearer token, and records every call. It serves ``auth.test`` (which
@@ -51,15 +51,18 @@ class FakeSlack:
 
     @property
     def base_url(self) -> str:
+        """The Web API's base URL, as slack-bolt's ``api_base_url`` takes it."""
         return f"http://127.0.0.1:{self.port}/api/"
 
     # --- recording ----------------------------------------------------------------
 
     def calls(self, method: str | None = None) -> list[ApiCall]:
+        """Return the calls received so far, all or those of one ``method``."""
         with self._lock:
             return [c for c in self._calls if method is None or c.method == method]
 
     def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Return the ``chat.postMessage`` arguments, all or those to one ``channel``."""
         return [
             c.args
             for c in self.calls("chat.postMessage")
@@ -129,6 +132,7 @@ class FakeSlack:
     # --- lifecycle ----------------------------------------------------------------
 
     async def start(self) -> FakeSlack:
+        """Serve on a free loopback port in the running event loop; return self."""
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
@@ -141,6 +145,7 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        """Stop serving."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -1,4 +1,4 @@
-"""Start a real redis-server on a free loopback port for tests."""
+"""Start a real redis-server on a free loopback port, for tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from tests.integration.server import free_port
+from loopback.ports import free_port
 
 
 @dataclass
@@ -24,6 +24,7 @@ class RedisServer:
 
     @property
     def url(self) -> str:
+        """The server's URL, database 0."""
         return f"redis://127.0.0.1:{self.port}/0"
 
 

@@ -1,0 +1,40 @@
+"""bench/ and loopback/ stand beside tests/: neither imports the test tree."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imports_of_tests(source: str) -> list[str]:
+    """The ``tests`` modules a source file imports, at any depth (lazy imports included)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] == "tests"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".")[0] == "tests":
+                found.append(node.module)
+    return found
+
+
+@pytest.mark.parametrize("folder", ["bench", "loopback"])
+def test_folder_never_imports_tests(folder: str) -> None:
+    files = sorted((ROOT / folder).rglob("*.py"))
+    assert files
+    offenders = {
+        str(f.relative_to(ROOT)): found
+        for f in files
+        if (found := _imports_of_tests(f.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+def test_the_check_sees_a_lazy_import_of_tests() -> None:
+    source = "def main():\n    from tests.support.x import y\n    import tests.integration\n"
+    assert _imports_of_tests(source) == ["tests.support.x", "tests.integration"]
+    assert _imports_of_tests("from loopback.ports import free_port\n") == []
