@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,6 +139,20 @@ class UserStore:
         self.bcrypt_rounds = bcrypt_rounds
         self._clock = clock
         self._ttl = session_ttl_seconds
+        self._dummy: bytes | None = None
+        self._dummy_lock = threading.Lock()
+
+    def _dummy_hash(self) -> bytes:
+        """A hash of the same cost as real ones, made on first use (blocking).
+
+        Checking an unknown user's password against it costs what a wrong password
+        costs, so login timing does not reveal which user names exist.
+        """
+        with self._dummy_lock:
+            if self._dummy is None:
+                salt = bcrypt.gensalt(self.bcrypt_rounds)
+                self._dummy = bcrypt.hashpw(secrets.token_urlsafe(16).encode("ascii"), salt)
+            return self._dummy
 
     async def initialize(self) -> None:
         """Create the tables."""
@@ -214,7 +229,7 @@ class UserStore:
             ).fetchone()
             if row is None:
                 # Same cost as a real check, so timing does not reveal user names.
-                bcrypt.checkpw(b"x", bcrypt.hashpw(b"y", bcrypt.gensalt(4)))
+                bcrypt.checkpw(password.encode("utf-8"), self._dummy_hash())
                 return None
             if not bcrypt.checkpw(password.encode("utf-8"), bytes(row["password_hash"])):
                 return None
