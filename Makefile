@@ -33,8 +33,8 @@ test-fast: setup  ## unit tests only
 	$(PY) -m pytest -m "not integration and not slow" -q
 
 lint: setup  ## ruff, and the import contracts (dependency direction) in pyproject.toml
-	$(VENV)/bin/ruff check common bot channels training actions loopback bench tests
-	$(VENV)/bin/ruff format --check common bot channels training actions loopback bench tests
+	$(VENV)/bin/ruff check common bot channels training actions loopback bench tests scripts
+	$(VENV)/bin/ruff format --check common bot channels training actions loopback bench tests scripts
 	$(VENV)/bin/lint-imports
 
 typecheck: setup

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Run the sample bot: the action server and the Rasa server, on embedded defaults
 # (in-memory tracker and lock stores; no Redis). Ctrl-C stops both.
+# The Rasa server listens on 127.0.0.1 only (INTERFACE=0.0.0.0 opens it to the network), and
+# its HTTP API (trackers, model) needs the token kept in .cache/demo-api-token.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:-models/pinecrest.tar.gz}
 PORT=${PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
+INTERFACE=${INTERFACE:-127.0.0.1}
+TOKEN_FILE=.cache/demo-api-token
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false TF_CPP_MIN_LOG_LEVEL=3
 export RASA_TELEMETRY_ENABLED=false PYTHONPATH="$PWD"
 # Sanic drops a new connection idle for 5 s; a busy bot writes to the action server later.
@@ -32,6 +36,8 @@ cat <<MSG
     Agent inbox:           http://localhost:$PORT/webhooks/inbox/
                            user admin, password in $ADMIN_FILE
 
+  HTTP API (trackers, model; from this machine): add ?token=\$(cat $TOKEN_FILE)
+
   Or talk to it over REST:
 
     curl -s localhost:$PORT/webhooks/rest/webhook \\
@@ -39,12 +45,15 @@ cat <<MSG
          -d '{"sender": "me", "message": "where is my order PC-482913?"}'
 
   or, in another terminal:  .venv/bin/rasa shell -m $MODEL
-  Parse only (intent + ranking):  curl -s localhost:$PORT/model/parse -d '{"text": "I want a refund"}'
+  Parse only (intent + ranking):
+    curl -s "localhost:$PORT/model/parse?token=\$(cat $TOKEN_FILE)" -d '{"text": "I want a refund"}'
 
 MSG
 # Open the demo page in a browser when there is one (a desktop session).
 if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]] && command -v xdg-open >/dev/null 2>&1; then
     (sleep 40 && xdg-open "http://localhost:$PORT/widget" >/dev/null 2>&1 || true) &
 fi
-.venv/bin/rasa run -m "$MODEL" --enable-api --port "$PORT" \
-    --credentials credentials.yml --endpoints endpoints.yml
+# The API token is made on first run; Rasa runs inside demo_server.py, so the token stays
+# out of the process list.
+.venv/bin/python scripts/demo_server.py "$MODEL" --port "$PORT" --interface "$INTERFACE" \
+    --token-file "$TOKEN_FILE"

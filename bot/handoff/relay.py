@@ -18,6 +18,10 @@ that find no open ticket are cached for ``no_ticket_cache_seconds`` per conversa
 ``pause`` event (the bot handing off) clears the cache, so a new ticket is picked up at
 once. The message that caused the handoff is already on the ticket's transcript, so user
 events older than the ticket are not appended again.
+
+The per-conversation state (the no-ticket cache and the pause generations) is bounded
+like the channels' rate limiter: at most ``max_senders`` conversations each, the oldest
+forgotten first, and expired no-ticket entries dropped as new ones arrive.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import asyncio
 import logging
 import time
 from asyncio import AbstractEventLoop
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
@@ -40,6 +45,18 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_NO_TICKET_CACHE_SECONDS = 2.0
 DEFAULT_CLOSE_TIMEOUT_SECONDS = 10.0
+DEFAULT_MAX_SENDERS = 100_000
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _put_bounded(entries: OrderedDict[K, V], key: K, value: V, max_size: int) -> None:
+    """Set ``key`` as the newest entry, then forget the oldest beyond ``max_size``."""
+    entries.pop(key, None)
+    entries[key] = value
+    while len(entries) > max_size:
+        entries.popitem(last=False)
 
 
 class HandoffRelayBroker(EventBroker):
@@ -50,6 +67,8 @@ class HandoffRelayBroker(EventBroker):
         no_ticket_cache_seconds: How long "this conversation has no open ticket" is
             believed; 0 disables the cache.
         clock: Monotonic clock for the cache.
+        max_senders: How many conversations' cache entries and pause generations to
+            keep (each); the oldest are forgotten first.
     """
 
     def __init__(
@@ -58,12 +77,17 @@ class HandoffRelayBroker(EventBroker):
         *,
         no_ticket_cache_seconds: float = DEFAULT_NO_TICKET_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        max_senders: int = DEFAULT_MAX_SENDERS,
     ) -> None:
+        if max_senders < 1:
+            raise ValueError("max_senders must be >= 1")
         self.queue = queue
         self._cache_seconds = no_ticket_cache_seconds
         self._clock = clock
-        self._no_ticket_until: dict[str, float] = {}
-        self._generation: dict[str, int] = {}
+        self._max_senders = max_senders
+        # Oldest first; the no-ticket entries share one TTL, so also soonest-expiring first.
+        self._no_ticket_until: OrderedDict[str, float] = OrderedDict()
+        self._generation: OrderedDict[str, int] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._ready = False
         self._closing = False
@@ -77,8 +101,9 @@ class HandoffRelayBroker(EventBroker):
         """Build and initialize the broker from its ``event_broker:`` endpoint config.
 
         Args:
-            broker_config: Rasa's endpoint config; ``handoff_queue`` (a mapping) and
-                ``no_ticket_cache_seconds`` are read from its extra keys.
+            broker_config: Rasa's endpoint config; ``handoff_queue`` (a mapping),
+                ``no_ticket_cache_seconds`` and ``max_senders`` are read from its extra
+                keys.
             event_loop: Unused.
 
         Returns:
@@ -101,6 +126,7 @@ class HandoffRelayBroker(EventBroker):
             no_ticket_cache_seconds=float(
                 options.get("no_ticket_cache_seconds", DEFAULT_NO_TICKET_CACHE_SECONDS)
             ),
+            max_senders=int(options.get("max_senders", DEFAULT_MAX_SENDERS)),
         )
         await broker.initialize()
         return broker
@@ -160,7 +186,14 @@ class HandoffRelayBroker(EventBroker):
 
     def _forget(self, sender: str) -> None:
         self._no_ticket_until.pop(sender, None)
-        self._generation[sender] = self._generation.get(sender, 0) + 1
+        generation = self._generation.get(sender, 0) + 1
+        _put_bounded(self._generation, sender, generation, self._max_senders)
+
+    def _cache_no_ticket(self, sender: str) -> None:
+        now = self._clock()
+        while self._no_ticket_until and next(iter(self._no_ticket_until.values())) <= now:
+            self._no_ticket_until.popitem(last=False)
+        _put_bounded(self._no_ticket_until, sender, now + self._cache_seconds, self._max_senders)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -182,7 +215,7 @@ class HandoffRelayBroker(EventBroker):
             return
         if ticket is None:
             if self._cache_seconds > 0 and self._generation.get(sender, 0) == generation:
-                self._no_ticket_until[sender] = self._clock() + self._cache_seconds
+                self._cache_no_ticket(sender)
             return
         message_id = str(event.get("message_id") or "")
         timestamp = float(event.get("timestamp") or time.time())

@@ -99,4 +99,4 @@ class AuditLog:
                 for r in rows
             ]
 
-        return await self.db.run(read)
+        return await self.db.run(read, write=False)

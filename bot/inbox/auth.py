@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,6 +139,20 @@ class UserStore:
         self.bcrypt_rounds = bcrypt_rounds
         self._clock = clock
         self._ttl = session_ttl_seconds
+        self._dummy: bytes | None = None
+        self._dummy_lock = threading.Lock()
+
+    def _dummy_hash(self) -> bytes:
+        """A hash of the same cost as real ones, made on first use (blocking).
+
+        Checking an unknown user's password against it costs what a wrong password
+        costs, so login timing does not reveal which user names exist.
+        """
+        with self._dummy_lock:
+            if self._dummy is None:
+                salt = bcrypt.gensalt(self.bcrypt_rounds)
+                self._dummy = bcrypt.hashpw(secrets.token_urlsafe(16).encode("ascii"), salt)
+            return self._dummy
 
     async def initialize(self) -> None:
         """Create the tables."""
@@ -195,7 +210,7 @@ class UserStore:
             rows = conn.execute("SELECT username, role FROM users ORDER BY username").fetchall()
             return [User(r["username"], Role(r["role"])) for r in rows]
 
-        return await self.db.run(read)
+        return await self.db.run(read, write=False)
 
     async def authenticate(self, username: str, password: str) -> User | None:
         """Check a password (bcrypt runs in a worker thread).
@@ -208,19 +223,24 @@ class UserStore:
             The user, or ``None`` for an unknown user or a wrong password.
         """
 
-        def check(conn: sqlite3.Connection) -> User | None:
+        def lookup(conn: sqlite3.Connection) -> tuple[bytes, str] | None:
             row = conn.execute(
                 "SELECT password_hash, role FROM users WHERE username=?", (username,)
             ).fetchone()
-            if row is None:
-                # Same cost as a real check, so timing does not reveal user names.
-                bcrypt.checkpw(b"x", bcrypt.hashpw(b"y", bcrypt.gensalt(4)))
-                return None
-            if not bcrypt.checkpw(password.encode("utf-8"), bytes(row["password_hash"])):
-                return None
-            return User(username, Role(row["role"]))
+            return None if row is None else (bytes(row["password_hash"]), str(row["role"]))
 
-        return await self.db.run(check)
+        def check(found: tuple[bytes, str] | None) -> User | None:
+            if found is None:
+                # Same cost as a real check, so timing does not reveal user names.
+                bcrypt.checkpw(password.encode("utf-8"), self._dummy_hash())
+                return None
+            hashed, role = found
+            if not bcrypt.checkpw(password.encode("utf-8"), hashed):
+                return None
+            return User(username, Role(role))
+
+        # bcrypt runs after the read transaction, so it holds no database lock.
+        return await asyncio.to_thread(check, await self.db.run(lookup, write=False))
 
     async def create_session(self, user: User) -> Session:
         """Start a session for ``user``.
@@ -265,7 +285,7 @@ class UserStore:
                 token, User(row["username"], Role(row["role"])), row["csrf"], row["expires_at"]
             )
 
-        found = await self.db.run(read)
+        found = await self.db.run(read, write=False)
         if found is None:
             raise AuthError("login required")
         return found

@@ -1,4 +1,9 @@
-"""The inbox's SQLite file: one connection per operation, run off the event loop."""
+"""The inbox's SQLite file: one connection per operation, run off the event loop.
+
+Writes open their transaction with ``BEGIN IMMEDIATE`` (the write lock is taken up
+front, so two writers never deadlock upgrading a read lock); reads use a plain
+``BEGIN``, which in WAL mode reads a snapshot without waiting for a writer.
+"""
 
 from __future__ import annotations
 
@@ -48,11 +53,14 @@ class InboxDB:
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
-    def run_sync(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def run_sync(self, work: Callable[[sqlite3.Connection], T], *, write: bool = True) -> T:
         """Run ``work`` with a fresh connection inside one transaction (blocking).
 
         Args:
             work: Receives the connection.
+            write: Whether ``work`` writes: its transaction then takes the write lock
+                at once (``BEGIN IMMEDIATE``); a read (``False``) runs on a snapshot
+                (``BEGIN``) and never queues behind a writer.
 
         Returns:
             What ``work`` returns.
@@ -65,7 +73,7 @@ class InboxDB:
         except (sqlite3.Error, OSError) as e:
             raise InboxStoreError(f"cannot open the inbox database ({type(e).__name__})") from e
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             result = work(conn)
             conn.execute("COMMIT")
             return result
@@ -80,9 +88,9 @@ class InboxDB:
         finally:
             conn.close()
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, work: Callable[[sqlite3.Connection], T], *, write: bool = True) -> T:
         """Run ``work`` in a worker thread; see :meth:`run_sync`."""
-        return await asyncio.to_thread(self.run_sync, work)
+        return await asyncio.to_thread(self.run_sync, work, write=write)
 
     async def ensure_schema(self, statements: str) -> None:
         """Create tables and indexes (idempotent ``CREATE ... IF NOT EXISTS`` script).

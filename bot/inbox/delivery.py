@@ -204,7 +204,7 @@ class DeliveryWorker:
             ).fetchall()
             return [r["ticket_id"] for r in rows]
 
-        return list(dict.fromkeys([*open_ids, *await self.db.run(retrying)]))
+        return list(dict.fromkeys([*open_ids, *await self.db.run(retrying, write=False)]))
 
     async def run_once(self) -> int:
         """One pass over every ticket ``tickets()`` names.

@@ -240,4 +240,4 @@ def read_feedback(
         ]
         return pairs, corrections, edits
 
-    return db.run_sync(read)
+    return db.run_sync(read, write=False)

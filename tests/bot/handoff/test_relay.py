@@ -249,3 +249,56 @@ def test_handoff_end_to_end_through_rasa(sample_bot_model: Path, tmp_path: Path)
 async def _open_ticket_with_messages(db: Path, sender: str) -> Ticket | None:
     async with SQLiteHandoffQueue(str(db)) as queue:
         return await queue.open_ticket_for(sender)
+
+
+class NoTicketQueue:
+    """A queue where no conversation has a ticket; counts the lookups."""
+
+    def __init__(self) -> None:
+        self.lookups: list[str] = []
+
+    async def initialize(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def open_ticket_for(self, sender_id: str) -> Ticket | None:
+        self.lookups.append(sender_id)
+        return None
+
+
+async def test_per_sender_state_stays_bounded_and_keeps_recent_senders() -> None:
+    clock = ManualClock()
+    queue = NoTicketQueue()
+    broker = HandoffRelayBroker(
+        queue,  # type: ignore[arg-type]
+        no_ticket_cache_seconds=60,
+        clock=clock,
+        max_senders=50,
+    )
+    await broker.initialize()
+    for i in range(500):
+        broker.publish({"sender_id": f"webchat:paused-{i}", **ConversationPaused().as_dict()})
+        broker.publish(user_event("hi", f"m{i}", sender=f"webchat:s{i}"))
+        await broker.flush()
+    assert len(broker._no_ticket_until) <= 50
+    assert len(broker._generation) <= 50
+    assert "webchat:paused-499" in broker._generation
+
+    # The latest sender's "no ticket" is still believed: no second lookup.
+    lookups = len(queue.lookups)
+    broker.publish(user_event("again", "m-again", sender="webchat:s499"))
+    await broker.flush()
+    assert len(queue.lookups) == lookups
+    # The oldest one was forgotten: it is looked up again.
+    broker.publish(user_event("again", "m-old", sender="webchat:s0"))
+    await broker.flush()
+    assert queue.lookups[-1] == "webchat:s0"
+
+    # Expired entries go as new ones come.
+    clock.now += 61
+    broker.publish(user_event("later", "m-late", sender="webchat:late"))
+    await broker.flush()
+    assert list(broker._no_ticket_until) == ["webchat:late"]
+    await broker.close()
