@@ -13,8 +13,8 @@ import httpx
 from rasa.__main__ import create_argument_parser
 from rasa.core.run import configure_app
 
-from scripts import demo_server
 from loopback.ports import free_port
+from scripts import demo_server
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scripts" / "demo.sh"
