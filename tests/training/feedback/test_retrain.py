@@ -21,6 +21,7 @@ import yaml
 from rasa.core.agent import Agent
 
 from bot.handoff import Ticket, Turn
+from common.conversation import from_unix
 from tests.bot.inbox.conftest import Inbox
 from tests.integration.server import ROOT
 from training.feedback import cli
@@ -69,7 +70,10 @@ async def test_retrain_on_feedback_fixes_a_marked_mistake(
             "retrain",
             now,
             intents=(predicted,),
-            transcript=(Turn("user", text, now - 2), Turn("bot", "(wrong answer)", now - 1)),
+            transcript=(
+                Turn("customer", text, from_unix(now - 2)),
+                Turn("bot", "(wrong answer)", from_unix(now - 1)),
+            ),
         )
     )
     await inbox.service.claim(inbox.alice, ticket.id)
