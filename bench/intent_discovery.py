@@ -39,8 +39,8 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common.embeddings import MiniLMEmbedder  # noqa: E402
 from training.discover.cluster import NOISE, ClusterConfig, cluster_embeddings  # noqa: E402
-from training.discover.embed import MiniLMEmbedder  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets"
 SWEEP = (0.45, 0.5, 0.55, 0.6, 0.65)

@@ -45,10 +45,10 @@ sys.path.insert(0, str(ROOT))
 
 from bot.nlg.generation.checkpoint import train_generator  # noqa: E402
 from bot.nlg.generation.fine_tune import GenerationTrainConfig  # noqa: E402
-from bot.nlg.generation.grounding import load_minilm  # noqa: E402
 from bot.nlg.generation.model import load_tokenizer  # noqa: E402
 from bot.nlg.generation.pairs import GenerationPair, read_pairs  # noqa: E402
 from bot.nlu.fine_tune import FineTuneConfig, fine_tune  # noqa: E402
+from common.embeddings import MiniLMEmbedder  # noqa: E402
 from common.precision import has_native_bf16  # noqa: E402
 from training.intent_data import load_examples  # noqa: E402
 
@@ -68,7 +68,7 @@ def _pairs(path: Path, count: int, seed: int) -> list[GenerationPair]:
 
 def _generator_runs(args: argparse.Namespace) -> dict[str, Any]:
     pairs = _pairs(args.pairs, args.gen_steps * args.batch_size, args.seed)
-    embedder = load_minilm()
+    embedder = MiniLMEmbedder().load()
     tokenizer = load_tokenizer()
     config = GenerationTrainConfig(
         method=args.method,

@@ -9,8 +9,9 @@ from bot.escalation.config import EscalationConfig
 from bot.escalation.sentiment import SentimentAnalyzer
 from bot.escalation.summary import summarize
 from bot.escalation.triggers import Event, FiredTrigger, is_payload
-from bot.handoff.model import Priority, Ticket, Turn
+from bot.handoff.model import Priority, Ticket
 from channels.base import CHANNEL_KEY, split_sender_id
+from common.conversation import Role, Turn, from_unix
 
 MAX_TRANSCRIPT_TURNS = 60
 """Turns of the bot conversation kept on the ticket (the most recent)."""
@@ -59,6 +60,9 @@ def origin_of(sender_id: str, events: Sequence[Event]) -> Origin:
 def transcript_of(events: Sequence[Event]) -> tuple[Turn, ...]:
     """The user and bot turns that have text, most recent :data:`MAX_TRANSCRIPT_TURNS`.
 
+    Rasa's ``user`` events become :attr:`Role.CUSTOMER` turns, its ``bot`` events
+    :attr:`Role.BOT` turns.
+
     Args:
         events: The conversation as event dicts.
 
@@ -73,7 +77,8 @@ def transcript_of(events: Sequence[Event]) -> tuple[Turn, ...]:
             continue
         if kind == "user" and is_payload(text):
             continue
-        turns.append(Turn(role=str(kind), text=text, timestamp=float(event.get("timestamp") or 0)))
+        role = Role.CUSTOMER if kind == "user" else Role.BOT
+        turns.append(Turn(role, text, from_unix(float(event.get("timestamp") or 0))))
     return tuple(turns[-MAX_TRANSCRIPT_TURNS:])
 
 

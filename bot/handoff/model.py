@@ -25,6 +25,7 @@ from bot.handoff.errors import (
     MessageNotFoundError,
     TicketClosedError,
 )
+from common.conversation import Turn
 
 MAX_PRIORITY = 9
 """Highest priority a ticket may carry (the Redis queue score packs it with the age)."""
@@ -64,21 +65,6 @@ class EventKind(str, Enum):
     RESOLVED = "resolved"
     REOPENED = "reopened"
     SLA_BREACHED = "sla_breached"
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One turn of the bot conversation that led to the handoff.
-
-    Attributes:
-        role: ``user`` or ``bot``.
-        text: What was said.
-        timestamp: Unix time of the turn.
-    """
-
-    role: str
-    text: str
-    timestamp: float
 
 
 @dataclass(frozen=True)
@@ -146,7 +132,9 @@ class Ticket:
         summary: Short summary for the agent.
         intents: Intents detected during the conversation.
         sentiment: Sentiment score of the conversation, if measured.
-        transcript: The bot conversation before the handoff.
+        transcript: The bot conversation before the handoff: turns with roles ``customer``
+            and ``bot`` (stored tickets from before, whose customer turns say ``user``,
+            load as ``customer``).
         assigned_agent: The agent holding (or last holding) the lease.
         lease_expiry: Unix time the agent's lease runs out.
         messages: Messages appended during the handoff, in arrival order.
@@ -549,6 +537,7 @@ class Ticket:
         """
         data = dataclasses.asdict(self)
         data["status"] = self.status.value
+        data["transcript"] = [t.to_dict() for t in self.transcript]
         data["messages"] = [{**m, "author": m["author"].value} for m in data["messages"]]
         data["events"] = [{**e, "kind": e["kind"].value} for e in data["events"]]
         return data
@@ -574,7 +563,7 @@ class Ticket:
         values = dict(data)
         values["intents"] = tuple(values.get("intents", ()))
         values["sla_alerts"] = tuple(values.get("sla_alerts", ()))
-        values["transcript"] = _build(Turn, values.get("transcript", ()))
+        values["transcript"] = tuple(Turn.from_dict(t) for t in values.get("transcript", ()))
         values["messages"] = _build(HandoffMessage, values.get("messages", ()))
         values["events"] = _build(TicketEvent, values.get("events", ()))
         return cls(**values)

@@ -157,7 +157,7 @@ class FeedbackStore:
                     ticket_id,
                     conversation_id,
                     channel,
-                    json.dumps([[t.role, t.text] for t in pair.context]),
+                    json.dumps([[t.role.value, t.text] for t in pair.context]),
                     pair.customer,
                     pair.agent,
                     intent,

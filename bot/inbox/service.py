@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.handoff.model import HandoffMessage, MessageAuthor, Ticket, TicketStatus
 from bot.handoff.queue import HandoffQueue
@@ -22,6 +23,7 @@ from bot.inbox.delivery import DeliveryWorker
 from bot.inbox.feedback import FeedbackStore
 from bot.inbox.resume import Resumer
 from bot.inbox.suggest import Suggester
+from common.conversation import Role
 from common.errors import BadRequestError, BotError
 
 logger = logging.getLogger(__name__)
@@ -227,7 +229,7 @@ class InboxService:
             raise BadRequestError(f"unknown intent {intent!r}")
         if not 0 <= turn < len(ticket.transcript):
             raise BadRequestError("no such turn")
-        users_turns = [i for i, t in enumerate(ticket.transcript) if t.role == "user"]
+        users_turns = [i for i, t in enumerate(ticket.transcript) if t.role is Role.CUSTOMER]
         index = max((i for i in users_turns if i <= turn), default=-1)
         if index < 0:
             raise BadRequestError("no customer message at or before that turn")
@@ -253,10 +255,16 @@ class InboxService:
 
 def _turns(ticket: Ticket) -> list[tuple[str, str]]:
     """The conversation as ``(role, text)`` with the pairs' roles (customer/agent)."""
-    turns = [("customer" if t.role == "user" else "agent", t.text) for t in ticket.transcript]
+    turns = [
+        ("customer" if t.role is Role.CUSTOMER else "agent", t.text) for t in ticket.transcript
+    ]
     for m in ticket.messages:
         turns.append(("customer" if m.author is MessageAuthor.CUSTOMER else "agent", m.text))
     return turns
+
+
+def _unix(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.timestamp()
 
 
 def ticket_view(ticket: Ticket, now: float) -> dict[str, object]:
@@ -276,7 +284,8 @@ def ticket_view(ticket: Ticket, now: float) -> dict[str, object]:
         "waiting_seconds": max(0.0, now - ticket.created_at),
         "assigned_agent": ticket.assigned_agent if ticket.status is TicketStatus.CLAIMED else None,
         "transcript": [
-            {"role": t.role, "text": t.text, "at": t.timestamp} for t in ticket.transcript
+            {"role": t.role.value, "text": t.text, "at": _unix(t.timestamp)}
+            for t in ticket.transcript
         ],
         "messages": [
             {

@@ -12,9 +12,9 @@ import copy
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from bot.handoff.model import MessageAuthor, Ticket
+from common.conversation import Role, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ GENERIC: Sequence[str] = (
 def _conversation(ticket: Ticket) -> tuple[list[tuple[str, str]], str]:
     """Earlier turns as ``(role, text)`` and the customer's latest message."""
     turns: list[tuple[str, str]] = [
-        ("customer" if t.role == "user" else "bot", t.text) for t in ticket.transcript
+        ("customer" if t.role is Role.CUSTOMER else "bot", t.text) for t in ticket.transcript
     ]
     for m in ticket.messages:
         role = "customer" if m.author is MessageAuthor.CUSTOMER else m.author.value
@@ -83,10 +83,10 @@ def _generated(ticket: Ticket, name: str) -> list[str]:
     return replies[:COUNT]
 
 
-def _turns(context: Sequence[tuple[str, str]]) -> list[Any]:
-    from bot.nlg.generation.pairs import Turn
-
-    return [Turn("customer" if role == "customer" else "agent", text) for role, text in context]
+def _turns(context: Sequence[tuple[str, str]]) -> list[Turn]:
+    return [
+        Turn(Role.CUSTOMER if role == "customer" else Role.AGENT, text) for role, text in context
+    ]
 
 
 def fallback_suggestions(ticket: Ticket) -> list[str]:

@@ -45,8 +45,8 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.nlg.adapter import AdaptedReply, adapt_reply, channel_from
 from bot.nlg.channel_style import ChannelStyles, configured_styles
 from bot.nlg.generation.generator import Generation, TextGenerator
-from bot.nlg.generation.pairs import Turn
 from bot.nlg.generation.registry import DEFAULT_NAME, GeneratorRegistry, generator_registry
+from common.conversation import Role, Turn
 from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -296,9 +296,9 @@ def recent_turns(tracker: DialogueStateTracker, limit: int) -> list[Turn]:
     latest = tracker.latest_message
     for event in tracker.applied_events():
         if isinstance(event, UserUttered) and event is not latest and event.text:
-            turns.append(Turn("customer", event.text))
+            turns.append(Turn(Role.CUSTOMER, event.text))
         elif isinstance(event, BotUttered) and event.text:
-            turns.append(Turn("agent", event.text))
+            turns.append(Turn(Role.AGENT, event.text))
     return turns[-limit:] if limit > 0 else []
 
 

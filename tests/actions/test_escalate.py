@@ -113,7 +113,7 @@ async def test_enqueues_ticket_pauses_and_tells_position(
     assert ticket.sentiment is not None and ticket.sentiment < 0
     assert "Orders: PC-482913." in ticket.summary
     assert "negative sentiment" in ticket.summary
-    assert [t.role for t in ticket.transcript] == ["user", "bot", "user"]
+    assert [t.role for t in ticket.transcript] == ["customer", "bot", "customer"]
     await action.close()
 
 

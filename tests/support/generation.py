@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -14,14 +15,15 @@ from bot.nlg.generation.pairs import GenerationPair, Turn
 
 
 class HashingEmbedder:
-    """Bag-of-words hashing into 256 dimensions: similar wording, similar vectors."""
+    """Bag-of-words hashing into 256 dimensions: similar wording, similar unit vectors."""
 
-    def encode(self, sentences: list[str], **kwargs: object) -> np.ndarray:
-        vectors = np.zeros((len(sentences), 256), dtype=np.float32)
-        for row, sentence in enumerate(sentences):
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), 256), dtype=np.float32)
+        for row, sentence in enumerate(texts):
             for word in re.findall(r"\w+", sentence.lower()):
                 vectors[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % 256] += 1.0
-        return vectors
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
 
 
 SAMPLE_PAIRS = [

@@ -22,6 +22,7 @@ from bot.inbox.delivery import DeliveryWorker
 from bot.inbox.feedback import FeedbackStore
 from bot.inbox.service import InboxService
 from bot.inbox.suggest import Suggester
+from common.conversation import from_unix
 from common.privacy import PlaceholderSession, RedactionConfig, Redactor
 
 INTENTS = ("greet", "order_status", "cancel_order", "request_human", "complaint")
@@ -81,10 +82,10 @@ async def make_ticket(queue: HandoffQueue, n: int = 1, text: str = "where is my 
         intents=("greet", "order_status"),
         sentiment=-0.2,
         transcript=(
-            Turn("user", "hello", now - 5),
-            Turn("bot", "Hi! How can I help?", now - 4),
-            Turn("user", text, now - 3),
-            Turn("bot", "I can't find that, let me get a person.", now - 2),
+            Turn("customer", "hello", from_unix(now - 5)),
+            Turn("bot", "Hi! How can I help?", from_unix(now - 4)),
+            Turn("customer", text, from_unix(now - 3)),
+            Turn("bot", "I can't find that, let me get a person.", from_unix(now - 2)),
         ),
     )
     return await queue.enqueue(ticket)

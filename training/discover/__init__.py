@@ -13,7 +13,6 @@ turns a reviewed proposals file into Rasa NLU YAML (written by :mod:`training.ra
 
 from training.discover.apply import ApplyResult, apply_file, build_intents
 from training.discover.cluster import ClusterConfig, Clustering, cluster_embeddings
-from training.discover.embed import Embedder, MiniLMEmbedder
 from training.discover.inputs import read_texts
 from training.discover.naming import key_terms, name_clusters
 from training.discover.pipeline import DiscoveryResult, discover
@@ -34,9 +33,7 @@ __all__ = [
     "ClusterProposal",
     "Clustering",
     "DiscoveryResult",
-    "Embedder",
     "Member",
-    "MiniLMEmbedder",
     "ProposalError",
     "Proposals",
     "apply_file",

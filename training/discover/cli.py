@@ -59,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
         0 on success, 2 on a data or configuration error.
     """
     ensure_offline()
+    from common.embeddings import MiniLMEmbedder
     from common.privacy import Redactor
     from training.discover.cluster import ClusterConfig
-    from training.discover.embed import MiniLMEmbedder
     from training.discover.inputs import read_texts
     from training.discover.pipeline import discover, write_discovery
 

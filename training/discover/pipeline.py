@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from common.embeddings import Embedder
 from common.privacy import Redactor
 from training.discover.cluster import (
     NOISE,
@@ -16,7 +17,6 @@ from training.discover.cluster import (
     cluster_embeddings,
     normalise,
 )
-from training.discover.embed import Embedder
 from training.discover.naming import key_terms, name_clusters
 from training.discover.proposals import (
     ClusterProposal,

@@ -34,10 +34,10 @@ from bot.nlg.generation.checkpoint import load, read_meta, save, train_generator
 from bot.nlg.generation.decoding import validate_beams
 from bot.nlg.generation.fine_tune import GenerationTrainConfig
 from bot.nlg.generation.generator import Generator
-from bot.nlg.generation.grounding import Embedder, load_minilm
 from bot.nlg.generation.guardrails import Guardrails
 from bot.nlg.generation.model import load_base
 from bot.nlg.generation.pairs import GenerationPair, read_pairs
+from common.embeddings import Embedder, MiniLMEmbedder
 from common.errors import ConfigError, TrainingDataError
 from training.evaluate.intents import machine_description
 from training.evaluate.response_metrics import score_replies
@@ -310,10 +310,7 @@ def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
         raise TrainingDataError("--model scores a kept generator; --save-model needs training")
     train, test = _split(config)
     logger.info("Evaluating replies: %d training pairs, %d held back.", len(train), len(test))
-    embedder = load_minilm()
-
-    def encode(texts: list[str]) -> np.ndarray:
-        return np.asarray(embedder.encode(texts, batch_size=64, normalize_embeddings=True))
+    embedder = MiniLMEmbedder().load()
 
     if config.model is not None:
         tuned, train_report, train_config = _saved_generator(config.model, embedder, test)
@@ -359,7 +356,7 @@ def evaluate_responses(config: ResponseEvalConfig) -> dict[str, Any]:
         "max_new_tokens": config.max_new_tokens,
         "neutralised_placeholders": config.neutralise,
         "systems": {
-            name: _system_report(run, references, encode, guardrails, styles)
+            name: _system_report(run, references, embedder.encode, guardrails, styles)
             for name, run in runs.items()
         },
         "examples": [

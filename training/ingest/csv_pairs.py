@@ -17,6 +17,7 @@ from training.ingest.model import (
     CsvMapping,
     IngestOptions,
     IngestReport,
+    Role,
     Turn,
 )
 from training.ingest.streams import iter_lines
@@ -139,7 +140,7 @@ def read_csv_pairs(
             intent = (row[intent_at].strip() or None) if intent_at is not None else None
             id_at = index["id"]
             conv_id = row[id_at].strip() if id_at is not None else ""
-            turns = (Turn("customer", request, None, intent), Turn("agent", reply))
+            turns = (Turn(Role.CUSTOMER, request, None, intent), Turn(Role.AGENT, reply))
             yield report.accept(
                 Conversation(conv_id or f"{path.stem}:{number}", mapping.channel, turns, source)
             )

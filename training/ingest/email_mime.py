@@ -75,13 +75,13 @@ def role_for(address: str, options: IngestOptions) -> Role:
     """
     address = address.strip().lower()
     if address in {a.lower() for a in options.support_addresses}:
-        return "agent"
+        return Role.AGENT
     domain = address.rpartition("@")[2]
     for support in options.support_domains:
         support = support.lower().lstrip("@")
         if domain == support or domain.endswith("." + support):
-            return "agent"
-    return "customer"
+            return Role.AGENT
+    return Role.CUSTOMER
 
 
 def _header(message: EmailMessage, name: str) -> str:

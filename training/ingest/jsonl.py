@@ -22,6 +22,7 @@ from training.ingest.model import (
     Conversation,
     IngestOptions,
     IngestReport,
+    Role,
     Turn,
 )
 from training.ingest.streams import iter_lines
@@ -131,9 +132,7 @@ def _turn(raw: object, number: int) -> Turn | None:
     timestamp = parse_timestamp(raw.get("timestamp"))
     if text is None or not text.strip():
         return None
-    return Turn(
-        "customer" if role == "customer" else "agent", text.strip(), timestamp, intent or None
-    )
+    return Turn(Role(role), text.strip(), timestamp, intent or None)
 
 
 def read_jsonl(path: Path, options: IngestOptions, report: IngestReport) -> Iterator[Conversation]:

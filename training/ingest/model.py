@@ -1,15 +1,18 @@
-"""The normalised transcript model every ingest format reads into, and the ingest report."""
+"""The normalised transcript model every ingest format reads into, and the ingest report.
+
+Turns are the shared :class:`common.conversation.Turn` (roles customer and agent).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal
 
-Role = Literal["customer", "agent"]
-ROLES: frozenset[str] = frozenset({"customer", "agent"})
+from common.conversation import HUMAN_ROLES, Role, Turn
+
+ROLES: frozenset[Role] = HUMAN_ROLES
+"""The roles a transcript may hold: customer and agent."""
 
 # Rejection reason codes: short and stable, documented in docs/transcripts.md.
 BAD_JSON = "bad_json"
@@ -49,23 +52,6 @@ REASONS: frozenset[str] = frozenset(
         UNREADABLE,
     }
 )
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One message in a conversation.
-
-    Attributes:
-        role: ``"customer"`` or ``"agent"``.
-        text: The message text, cleaned of quotes and signatures where the format has them.
-        timestamp: When the message was sent, if the source says.
-        intent: The labelled intent of a customer turn, if the source has one.
-    """
-
-    role: Role
-    text: str
-    timestamp: datetime | None = None
-    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +108,7 @@ class CsvMapping:
 
 
 def _default_speakers() -> dict[str, Role]:
-    return {"user": "customer", "assistant": "agent"}
+    return {"user": Role.CUSTOMER, "assistant": Role.AGENT}
 
 
 @dataclass(frozen=True)

@@ -97,11 +97,11 @@ def slack_text(text: str) -> str:
 def _role(message: Mapping[str, object], options: IngestOptions) -> Role | None:
     user = message.get("user")
     if isinstance(user, str) and user in options.slack_agent_user_ids:
-        return "agent"
+        return Role.AGENT
     if message.get("bot_id") and options.slack_bots_are_agents:
-        return "agent"
+        return Role.AGENT
     if isinstance(user, str) and user:
-        return "customer"
+        return Role.CUSTOMER
     return None
 
 

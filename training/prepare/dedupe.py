@@ -11,26 +11,21 @@ are de-duplicated exactly only, since two pairs with near-identical customer mes
 different context or agent replies are different training signal for the generator, and
 embedding ~700-character agent replies would cost more than everything else together.
 
-Speed (the embedding was most of a 100,000-conversation run): see :class:`MiniLMEmbedder`.
+Speed (the embedding was most of a 100,000-conversation run): see
+:func:`near_dedupe_embedder` and :class:`common.embeddings.MiniLMEmbedder`.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
-import os
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from common.errors import ModelPackageMissingError
-
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+from common.embeddings import Embedder, MiniLMEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -56,118 +51,22 @@ def text_hash(text: str) -> bytes:
     return hashlib.blake2b(normalise(text).encode(), digest_size=16).digest()
 
 
-class Embedder(Protocol):
-    """Turns texts into L2-normalised vectors."""
+def near_dedupe_embedder(precision: str = "auto") -> MiniLMEmbedder:
+    """The packaged MiniLM tuned for near-duplicate detection on the CPU.
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Return one normalised row per text (float32)."""
-        ...
-
-
-class MiniLMEmbedder:
-    """The packaged all-MiniLM-L6-v2 through sentence-transformers (loaded on first use).
-
-    Tuned for near-duplicate detection on the CPU:
-
-    - ``max_seq_length`` 128 word pieces (the model's default is 256): customer messages are
-      short (Bitext requests: 13 pieces on average, at most 31), so this changes nothing for
-      them and halves the cost of the rare long email, whose first 128 pieces are plenty to
-      tell a copy from a different message.
-    - bfloat16 autocast where the CPU has native bf16 (AVX512-BF16/AMX; ``precision="auto"``):
-      2.7x faster than float32 on 1,000 Bitext requests. Against float32, the cosine of
-      500,000 pairs of them moved by 0.0005 on average and 0.0039 at most (0.0024 at most
-      among pairs above 0.85), and 2 of the 374 pairs at or above 0.95 changed side
-      (99.998% agreement). int8 dynamic quantisation of the linear layers was tried and
-      rejected: about as fast, but cosines moved by 0.036 on average and 0.22 at most, and
-      it saw 39 instead of 374 duplicate pairs.
-    - One torch thread by default. With two, 3,000 Bitext requests took 35.2 s instead of
-      5.9 s on the 2-core benchmark machine, which always shares its cores with other jobs:
-      OpenMP threads wait for each other whenever one is descheduled. On an idle machine two
-      threads would be at most ~2x faster; one thread never falls off that cliff.
-    - Inference mode and sentence-transformers' length-sorted batches of 128.
+    128 word pieces, bfloat16 autocast where the CPU has it natively, one torch thread and
+    batches of 128: :class:`common.embeddings.MiniLMEmbedder` gives the measurements.
 
     Args:
-        batch_size: Texts per forward pass.
-        progress: Whether to show sentence-transformers' progress bar.
-        max_seq_length: Word pieces per text (longer texts are truncated).
-        precision: ``"auto"`` (bf16 where the CPU supports it natively, else fp32),
-            ``"bf16"`` or ``"fp32"`` (:mod:`common.precision`).
-        threads: Torch intra-op threads while encoding (restored afterwards); None keeps
-            torch's setting (one per core).
+        precision: ``"auto"``, ``"bf16"`` or ``"fp32"`` (:mod:`common.precision`).
 
+    Returns:
+        The embedder (the model loads on first use).
+
+    Raises:
+        ConfigError: On an unknown precision.
     """
-
-    def __init__(
-        self,
-        batch_size: int = 128,
-        progress: bool = False,
-        max_seq_length: int = 128,
-        precision: str = "auto",
-        threads: int | None = 1,
-    ) -> None:
-        from common.precision import validate_precision
-
-        validate_precision(precision)
-        self._batch_size = batch_size
-        self._progress = progress
-        self._max_seq_length = max_seq_length
-        self._precision = precision
-        self._threads = threads
-        self._model: SentenceTransformer | None = None
-
-    @property
-    def model(self) -> SentenceTransformer:
-        """The model, loaded from the installed package on first access."""
-        if self._model is None:
-            from common.pretrained import minilm_path
-
-            # transformers would otherwise import TensorFlow too (memory, start-up time).
-            os.environ.setdefault("USE_TF", "0")
-            try:
-                from sentence_transformers import SentenceTransformer
-            except ImportError as e:
-                raise ModelPackageMissingError(
-                    "sentence-transformers", "near-duplicate detection"
-                ) from e
-            self._model = SentenceTransformer(str(minilm_path()), device="cpu")
-            self._model.max_seq_length = self._max_seq_length
-            logger.info("near-dedupe embedder: MiniLM, %s", "bf16" if self.bf16 else "fp32")
-        return self._model
-
-    @functools.cached_property
-    def bf16(self) -> bool:
-        """Whether encoding runs under bfloat16 autocast (decided once, on first use)."""
-        import torch
-
-        from common.precision import use_bf16
-
-        return use_bf16(self._precision, torch.device("cpu"))
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Return normalised float32 embeddings, one row per text."""
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        import torch
-
-        model = self.model
-        previous = torch.get_num_threads()
-        if self._threads is not None:
-            torch.set_num_threads(self._threads)
-        try:
-            with (
-                torch.inference_mode(),
-                torch.autocast("cpu", torch.bfloat16, enabled=self.bf16),
-            ):
-                vectors = model.encode(
-                    list(texts),
-                    batch_size=self._batch_size,
-                    convert_to_tensor=True,
-                    show_progress_bar=self._progress,
-                )
-        finally:
-            torch.set_num_threads(previous)
-        vectors = torch.nn.functional.normalize(vectors.float(), dim=1)
-        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
+    return MiniLMEmbedder(batch_size=128, max_seq_length=128, precision=precision, threads=1)
 
 
 def near_duplicate_mask(vectors: np.ndarray, threshold: float, block: int = 2048) -> np.ndarray:

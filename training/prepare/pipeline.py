@@ -23,11 +23,12 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
+from common.embeddings import Embedder
 from common.errors import TrainingDataError
 from common.privacy import Redactor
 from training.ingest import Conversation, read_conversations
 from training.prepare.balance import cap, long_tail
-from training.prepare.dedupe import Embedder, MiniLMEmbedder, near_dedupe, text_hash
+from training.prepare.dedupe import near_dedupe, near_dedupe_embedder, text_hash
 from training.prepare.manifest import Manifest
 from training.prepare.options import PrepareOptions
 from training.prepare.pairs import conversation_pairs
@@ -151,7 +152,7 @@ def prepare(
             )
         streamed = time.perf_counter()
         if options.near_dedupe and embedder is None:
-            embedder = MiniLMEmbedder()
+            embedder = near_dedupe_embedder()
         train, test = _nlu_splits(collected, options, embedder, report)
         openers = _unlabelled(collected, options, embedder, report)
         deduped = time.perf_counter()

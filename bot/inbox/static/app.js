@@ -108,7 +108,7 @@
     var ol = $("transcript"); ol.textContent = "";
     t.transcript.forEach(function (turn, i) {
       var li = el("li", null, "turn-" + turn.role);
-      li.appendChild(el("span", turn.role === "user" ? "Customer" : "Bot", "who"));
+      li.appendChild(el("span", turn.role === "customer" ? "Customer" : "Bot", "who"));
       li.appendChild(el("span", turn.text));
       if (turn.role === "bot" && (mine || state.me.role === "admin")) {
         var b = el("button", "Mark wrong", "mark"); b.type = "button";

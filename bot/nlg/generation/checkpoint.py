@@ -28,10 +28,11 @@ from bot.nlg.generation.fine_tune import (
     tokenise_pairs,
 )
 from bot.nlg.generation.generator import Generator, GeneratorOptions
-from bot.nlg.generation.grounding import Embedder, GroundingIndex, load_minilm
+from bot.nlg.generation.grounding import GroundingIndex
 from bot.nlg.generation.guardrails import GuardConfig, Guardrails
 from bot.nlg.generation.model import IM_END, load_base, load_tokenizer
 from bot.nlg.generation.pairs import GenerationPair
+from common.embeddings import Embedder, MiniLMEmbedder
 from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def train_generator(
         The trained generator.
     """
     tokenizer = tokenizer or load_tokenizer()
-    embedder = embedder or load_minilm()
+    embedder = embedder or MiniLMEmbedder().load()
     options = options or GeneratorOptions(
         context_turns=train_config.context_turns,
         grounding_k=train_config.grounding_k,
@@ -188,7 +189,7 @@ def load(
         model = LlamaForCausalLM.from_pretrained(directory / "model", dtype=torch.float32).eval()
     index = None
     if (directory / "grounding.json").is_file():
-        index = GroundingIndex.load(directory, embedder or load_minilm())
+        index = GroundingIndex.load(directory, embedder or MiniLMEmbedder().load())
     options = options or GeneratorOptions(**meta["options"])
     guard_config = guard_config or GuardConfig(
         **{

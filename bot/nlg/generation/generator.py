@@ -26,8 +26,8 @@ from bot.nlg.generation.decoding import (
 )
 from bot.nlg.generation.grounding import GroundingHit, GroundingIndex
 from bot.nlg.generation.guardrails import Guardrails
-from bot.nlg.generation.pairs import Turn
 from bot.nlg.generation.prompt import DEFAULT_SYSTEM, PromptParts, build_ids
+from common.conversation import Role, Turn
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ class Generator:
         )
         with self._lock:
             decoded = self.decoder.decode(ids, config, on_token)
-        customer_texts = [t.text for t in context if t.role == "customer"] + [message]
+        customer_texts = [t.text for t in context if t.role is Role.CUSTOMER] + [message]
         failures = self.guardrails.check(decoded.text, decoded.mean_logprob, customer_texts)
         if not failures and self._drifted(decoded.text, grounding):
             failures.append("off_grounding")

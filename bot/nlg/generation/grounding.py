@@ -13,33 +13,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from bot.nlg.generation.pairs import GenerationPair
+from common.embeddings import Embedder
 from common.errors import TrainingDataError
 
 logger = logging.getLogger(__name__)
 
 EMBEDDINGS_FILE = "grounding.npy"
 ENTRIES_FILE = "grounding.json"
-
-
-class Embedder(Protocol):
-    """Turns texts into vectors (a sentence-transformers model fits)."""
-
-    def encode(self, sentences: list[str], **kwargs: object) -> np.ndarray:  # noqa: D102
-        ...
-
-
-def load_minilm() -> Embedder:
-    """Return the packaged all-MiniLM-L6-v2 as a sentence-transformers model on the CPU."""
-    from sentence_transformers import SentenceTransformer
-
-    from common.pretrained import minilm_path
-
-    return SentenceTransformer(str(minilm_path()), device="cpu")
 
 
 @dataclass(frozen=True)
@@ -117,11 +101,7 @@ class GroundingIndex:
     def _encode(embedder: Embedder, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
-        vectors = np.asarray(
-            embedder.encode(texts, batch_size=64, show_progress_bar=False), dtype=np.float32
-        )
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        return np.asarray(embedder.encode(texts), dtype=np.float32)
 
     def similarity(self, text: str, other: str) -> float:
         """Return the cosine similarity of two texts under the index's encoder."""

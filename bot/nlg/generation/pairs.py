@@ -19,27 +19,12 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any
 
+from common.conversation import HUMAN_ROLES, Role, Turn, parse_role
 from common.errors import TrainingDataError
 
 logger = logging.getLogger(__name__)
-
-Role = Literal["customer", "agent"]
-ROLES: tuple[Role, ...] = ("customer", "agent")
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One earlier message of the conversation.
-
-    Attributes:
-        role: ``"customer"`` or ``"agent"``.
-        text: What was written.
-    """
-
-    role: Role
-    text: str
 
 
 @dataclass(frozen=True)
@@ -49,7 +34,8 @@ class GenerationPair:
     Attributes:
         conversation_id: The conversation it comes from.
         channel: The channel it was written on, if known.
-        context: The last turns before the customer's message, oldest first.
+        context: The last turns before the customer's message, oldest first (roles
+            customer and agent; only role and text are kept).
         customer: The customer's message.
         agent: The agent's reply: the training target.
         intent: The intent label, if known.
@@ -67,7 +53,7 @@ class GenerationPair:
         return {
             "conversation_id": self.conversation_id,
             "channel": self.channel,
-            "context": [{"role": t.role, "text": t.text} for t in self.context],
+            "context": [{"role": t.role.value, "text": t.text} for t in self.context],
             "customer": self.customer,
             "agent": self.agent,
             "intent": self.intent,
@@ -78,7 +64,7 @@ class GenerationPair:
         return json.dumps(self.to_dict(), ensure_ascii=False)
 
 
-def turns_from(turns: Iterable[tuple[str, str]]) -> tuple[Turn, ...]:
+def turns_from(turns: Iterable[tuple[Role | str, str]]) -> tuple[Turn, ...]:
     """Turn ``(role, text)`` tuples whose roles are already ``customer``/``agent`` into turns.
 
     For pairs built by this project's own code (the transcripts pipeline, the inbox);
@@ -90,7 +76,7 @@ def turns_from(turns: Iterable[tuple[str, str]]) -> tuple[Turn, ...]:
     Returns:
         The turns.
     """
-    return tuple(Turn(cast(Role, role), text) for role, text in turns)
+    return tuple(Turn(parse_role(role), text) for role, text in turns)
 
 
 def pair_from_dict(data: Mapping[str, Any]) -> GenerationPair:
@@ -126,13 +112,14 @@ def pair_from_dict(data: Mapping[str, Any]) -> GenerationPair:
     for turn in raw_context:
         if (
             not isinstance(turn, Mapping)
-            or turn.get("role") not in ROLES
+            or not isinstance(turn.get("role"), str)
+            or turn["role"] not in HUMAN_ROLES
             or not isinstance(turn.get("text"), str)
         ):
             raise TrainingDataError(
                 'each context turn must be {"role": "customer"|"agent", "text": str}'
             )
-        context.append(Turn(turn["role"], turn["text"]))
+        context.append(Turn(Role(turn["role"]), turn["text"]))
     return GenerationPair(
         conversation_id=str(conversation_id),
         channel=channel,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from transformers import PreTrainedTokenizerBase
 
 from bot.nlg.generation.model import IM_END, IM_START
-from bot.nlg.generation.pairs import Turn
+from common.conversation import Role, Turn
 
 DEFAULT_SYSTEM = (
     "You are the customer support assistant of Pinecrest Outfitters, an online outdoor-gear "
@@ -66,7 +66,7 @@ def render(parts: PromptParts, system: str = DEFAULT_SYSTEM) -> str:
     for question, reply in reversed(parts.grounding):
         text += _block("user", question) + _block("assistant", reply)
     for turn in parts.context:
-        text += _block("user" if turn.role == "customer" else "assistant", turn.text)
+        text += _block("user" if turn.role is Role.CUSTOMER else "assistant", turn.text)
     text += _block("user", parts.message)
     return text + f"{IM_START}assistant\n"
 

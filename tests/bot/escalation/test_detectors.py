@@ -166,7 +166,7 @@ def test_ticket_from_conversation(
     assert ticket.trigger == "sensitive_topic:fraud"
     assert ticket.priority == 2
     assert ticket.intents == ("payment_failed",)
-    assert [t.role for t in ticket.transcript] == ["user"]
+    assert [t.role for t in ticket.transcript] == ["customer"]
     assert ticket.created_at == 1_800_000_000.0
     assert "sensitive topic: fraud" in ticket.summary
 

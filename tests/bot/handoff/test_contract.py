@@ -27,6 +27,7 @@ from bot.handoff import (
     TicketStatus,
     Turn,
 )
+from common.conversation import from_unix
 
 from .conftest import START, FakeClock, OpenQueue
 
@@ -49,8 +50,8 @@ def make_ticket(
         intents=("request_refund", "complain"),
         sentiment=-0.6,
         transcript=(
-            Turn("user", "my boots arrived broken", created_at - 20),
-            Turn("bot", "Sorry to hear that!", created_at - 19),
+            Turn("customer", "my boots arrived broken", from_unix(created_at - 20)),
+            Turn("bot", "Sorry to hear that!", from_unix(created_at - 19)),
         ),
         ticket_id=ticket_id,
     )

@@ -238,7 +238,7 @@ def test_handoff_end_to_end_through_rasa(sample_bot_model: Path, tmp_path: Path)
     assert ticket is not None
     assert ticket.trigger == "sensitive_topic:legal_threat"
     assert ticket.priority == 2
-    assert [t.text for t in ticket.transcript if t.role == "user"] == [
+    assert [t.text for t in ticket.transcript if t.role == "customer"] == [
         "I'm going to sue you over this"
     ]
     assert [(m.author, m.text) for m in ticket.messages] == [

@@ -17,6 +17,7 @@ from bot.handoff import (
     Turn,
 )
 from bot.handoff.sqlite_queue import SQLiteHandoffQueue
+from common.conversation import from_unix
 
 from .conftest import START, FakeClock
 
@@ -32,7 +33,7 @@ def _ticket(conversation_id: str = "conv-1") -> Ticket:
         summary="Angry about a late order",
         intents=("order_status",),
         sentiment=-0.9,
-        transcript=(Turn("user", "where is my order??", START - 5),),
+        transcript=(Turn("customer", "where is my order??", from_unix(START - 5)),),
     )
 
 

@@ -11,6 +11,7 @@ from bot.handoff import HandoffMessage, MessageAuthor, Ticket, Turn
 from bot.inbox.suggest import COUNT, GENERIC, Suggester, fallback_suggestions
 from bot.nlg.generation.generator import Generation
 from bot.nlg.generation.registry import generator_registry
+from common.conversation import from_unix
 
 
 class EchoGenerator:
@@ -37,7 +38,7 @@ def _ticket(intents: tuple[str, ...] = ("order_status",)) -> Ticket:
         customer_id="c1",
         created_at=now,
         intents=intents,
-        transcript=(Turn("user", "hi", now), Turn("bot", "Hello!", now)),
+        transcript=(Turn("customer", "hi", from_unix(now)), Turn("bot", "Hello!", from_unix(now))),
         messages=(HandoffMessage("m1", MessageAuthor.CUSTOMER, "where's my tent?", now),),
     )
 

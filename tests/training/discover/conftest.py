@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from common.embeddings import MiniLMEmbedder
 from common.privacy import Redactor
-from training.discover import MiniLMEmbedder
 
 GROUPS: dict[str, list[str]] = {
     "track": [

@@ -9,8 +9,8 @@ import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import normalized_mutual_info_score
 
+import common.embeddings
 import common.privacy
-import training.discover.embed
 from training.__main__ import main
 from training.discover import ClusterConfig, discover, load_proposals
 from training.discover.pipeline import write_discovery
@@ -65,7 +65,7 @@ def test_outputs_hold_no_raw_pii(messages, embedder, redactor, tmp_path):
 
 
 def test_command_line_propose_then_apply(messages, embedder, redactor, tmp_path, monkeypatch):
-    monkeypatch.setattr(training.discover.embed, "MiniLMEmbedder", lambda device: embedder)
+    monkeypatch.setattr(common.embeddings, "MiniLMEmbedder", lambda device: embedder)
     monkeypatch.setattr(common.privacy, "Redactor", lambda: redactor)
     source = tmp_path / "unlabelled_openers.jsonl"
     source.write_text("".join(json.dumps({"text": t}) + "\n" for t in messages))

@@ -24,6 +24,7 @@ import yaml
 from rasa.core.agent import Agent
 
 from bot.handoff import Ticket, Turn
+from common.conversation import from_unix
 from loopback.rasa_server import ROOT
 from tests.support.inbox import INTENTS, Inbox
 from training.feedback import cli
@@ -71,7 +72,10 @@ async def test_retrain_on_feedback_fixes_a_marked_mistake(
             "retrain",
             now,
             intents=(predicted,),
-            transcript=(Turn("user", text, now - 2), Turn("bot", "(wrong answer)", now - 1)),
+            transcript=(
+                Turn("customer", text, from_unix(now - 2)),
+                Turn("bot", "(wrong answer)", from_unix(now - 1)),
+            ),
         )
     )
     await inbox.service.claim(inbox.alice, ticket.id)

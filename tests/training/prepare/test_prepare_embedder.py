@@ -1,4 +1,4 @@
-"""The near-dedupe embedder: bf16 against fp32 on real sample-bot texts, truncation."""
+"""The near-dedupe embedder: bf16 against fp32 on real sample-bot texts, its tuning."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import yaml
 
-from common.errors import ConfigError
-from training.prepare.dedupe import MiniLMEmbedder, near_dedupe
+from common.embeddings import MiniLMEmbedder
+from training.prepare.dedupe import near_dedupe, near_dedupe_embedder
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -30,12 +30,12 @@ def texts() -> list[str]:
 
 @pytest.fixture(scope="module")
 def fp32() -> MiniLMEmbedder:
-    return MiniLMEmbedder(precision="fp32")
+    return near_dedupe_embedder(precision="fp32")
 
 
 @pytest.fixture(scope="module")
 def bf16(fp32: MiniLMEmbedder) -> MiniLMEmbedder:
-    embedder = MiniLMEmbedder(precision="bf16")
+    embedder = near_dedupe_embedder(precision="bf16")
     embedder._model = fp32.model  # one load; precision is applied per encode call
     return embedder
 
@@ -55,37 +55,8 @@ def test_bf16_similarities_and_decisions_match_fp32(
     assert len(kept_fp32 ^ kept_bf16) <= 0.01 * len(texts)
 
 
-def test_short_texts_are_not_truncated_long_ones_are(fp32: MiniLMEmbedder) -> None:
+def test_near_dedupe_embedder_is_tuned_for_the_cpu(fp32: MiniLMEmbedder) -> None:
+    tuned = near_dedupe_embedder()
+    assert (tuned._batch_size, tuned._max_seq_length, tuned._threads) == (128, 128, 1)
+    assert tuned._precision == "auto"
     assert fp32.model.max_seq_length == 128
-    short = "where is my order PC-123456?"
-    long = short + " " + " ".join(["my parcel never arrived and nobody answers"] * 40)
-    padded = long + " and also something different at the very end " * 5
-    a, b, c = fp32.encode([short, long, padded])
-    assert float(a @ b) < 0.95  # the short text is embedded whole
-    assert float(b @ c) == pytest.approx(1.0, abs=1e-4)  # beyond 128 pieces nothing counts
-
-
-def test_precision_is_checked() -> None:
-    with pytest.raises(ConfigError, match="precision"):
-        MiniLMEmbedder(precision="int8")
-    assert MiniLMEmbedder(precision="fp32").bf16 is False
-    assert MiniLMEmbedder(precision="bf16").bf16 is True
-
-
-def test_encoding_uses_one_thread_and_restores_torch(
-    fp32: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import torch
-
-    before = torch.get_num_threads()
-    seen: list[int] = []
-    real_encode = fp32.model.encode
-
-    def recording_encode(*args: object, **kwargs: object) -> object:
-        seen.append(torch.get_num_threads())
-        return real_encode(*args, **kwargs)
-
-    monkeypatch.setattr(fp32.model, "encode", recording_encode)
-    fp32.encode(["where is my order", "cancel my order"])
-    assert seen == [1]
-    assert torch.get_num_threads() == before
