@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +14,13 @@ from bot.nlu import encoder
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta
 from bot.nlu.fine_tune import predict_outputs, tokenize
 from bot.nlu.lexical import LexicalExpert
-from bot.nlu.neighbour_vote import NeighbourVote
 from bot.nlu.ood import NeighbourGate
 from common.device import resolve_device
+
+logger = logging.getLogger(__name__)
+
+# Written by models trained with the nearest-neighbour vote, since removed.
+REMOVED_VOTE_FILE = "vote.json"
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,6 @@ class IntentPredictor:
         device: Where to run the model.
         gate: Out-of-scope gate that scales down the confidences of unfamiliar messages
             (see :mod:`bot.nlu.ood`); ``None`` leaves the calibrated softmax as it is.
-        vote: Nearest-neighbour vote blended into the softmax (see
-            :mod:`bot.nlu.neighbour_vote`); ``None`` for the softmax alone.
         lexical: N-gram expert whose margins join the logits (see :mod:`bot.nlu.lexical`);
             ``None`` for the transformer alone.
     """
@@ -49,7 +52,6 @@ class IntentPredictor:
         meta: IntentModelMeta,
         device: torch.device | None = None,
         gate: NeighbourGate | None = None,
-        vote: NeighbourVote | None = None,
         lexical: LexicalExpert | None = None,
     ) -> None:
         self.device = device or torch.device("cpu")
@@ -57,7 +59,6 @@ class IntentPredictor:
         self.tokenizer = tokenizer
         self.meta = meta
         self.gate = gate
-        self.vote = vote
         self.lexical = lexical
         self.pad_id = int(tokenizer.pad_token_id or 0)
 
@@ -67,26 +68,28 @@ class IntentPredictor:
         directory: Path,
         device: str = "auto",
         ood_quantile: float | None = None,
-        vote_weight: float | None = None,
         lexical_weight: float | None = None,
     ) -> IntentPredictor:
-        """Load a predictor, with its gate, neighbour vote and lexical expert if saved.
+        """Load a predictor, with its gate and lexical expert if saved.
 
         Args:
             directory: Folder written by :func:`bot.nlu.encoder.save`.
             device: Device option, as in :class:`~bot.nlu.fine_tune.FineTuneConfig`.
             ood_quantile: Overrides the gate's saved quantile (``0`` turns it off).
-            vote_weight: Overrides the vote's saved weight (``0`` turns it off).
             lexical_weight: Overrides the lexical expert's saved weight (``0`` turns it off).
 
         Returns:
             The predictor.
         """
         model, tokenizer, meta = encoder.load(directory)
+        if (directory / REMOVED_VOTE_FILE).is_file():
+            logger.warning(
+                "This intent model was trained with the nearest-neighbour vote, which was "
+                "removed; it serves without it. Retrain to silence this warning."
+            )
         gate = NeighbourGate.load(directory, ood_quantile)
-        vote = NeighbourVote.load(directory, vote_weight)
         lexical = LexicalExpert.load(directory, lexical_weight)
-        return cls(model, tokenizer, meta, resolve_device(device), gate, vote, lexical)
+        return cls(model, tokenizer, meta, resolve_device(device), gate, lexical)
 
     def outputs(
         self, texts: Sequence[str], batch_size: int = 64
@@ -112,8 +115,7 @@ class IntentPredictor:
         """Return calibrated intent probabilities.
 
         With a lexical expert, its margins are added to the logits before the softmax.
-        With a neighbour vote, the softmax is then blended with the vote of the nearest
-        training examples. With a gate, the probabilities of a message unlike the training
+        With a gate, the probabilities of a message unlike the training
         data are then scaled down by its gate factor (they then sum to less than one).
 
         Args:
@@ -130,8 +132,6 @@ class IntentPredictor:
             probs = self.lexical.blend(logits, self.meta.temperature, texts)
         else:
             probs = torch.softmax(logits / self.meta.temperature, dim=-1)
-        if self.vote is not None and self.vote.active:
-            probs = self.vote.blend(probs, vectors.numpy())
         if self.gate is not None and self.gate.active:
             factors = torch.from_numpy(self.gate.factors(vectors.numpy()))
             probs = probs * factors.unsqueeze(1)

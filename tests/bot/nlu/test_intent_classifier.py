@@ -256,47 +256,12 @@ def test_out_of_scope_options_are_validated(tmp_path):
         _component(tmp_path, ood_neighbours=0)
 
 
-@pytest.mark.slow
-def test_the_neighbour_vote_blends_in_the_nearest_examples_and_survives_persistence(
-    trained, tiny_examples
-):
-    component, (config, storage, resource, context) = trained
-    texts, labels = tiny_examples
-    component.component_config = {**config, "neighbour_vote": 0.5}
-    vote = component._fit_vote(component._predictor.outputs(texts)[1], list(labels))
-    assert vote is not None and len(vote.bank) == len(texts) and vote.weight == 0.5
-    predictor = component._predictor
-    probe = [texts[0], "my parcel never arrived"]
-    plain = predictor.probabilities(probe)
-    predictor.vote = vote
-    blended = predictor.probabilities(probe)
-    predictor.vote = None  # leave the shared model as the other tests expect it
-    own = predictor.labels.index(labels[0])
-    # A training sentence is its own nearest neighbour: the vote backs its intent.
-    assert float(blended[0, own]) > float(plain[0, own])
-    assert blended.sum(dim=1).tolist() == pytest.approx([1.0, 1.0], abs=1e-4)
-    assert not torch.allclose(blended[1], plain[1])
-
-    with storage.write_to(resource) as directory:
-        vote.save(directory)
-    loaded = TransformerIntentClassifier.load(
-        {**config, "neighbour_vote": 0.5}, storage, resource, context
-    )
-    assert loaded._predictor.vote is not None
-    assert torch.allclose(loaded._predictor.probabilities(probe), blended, atol=1e-3)
-    switched_off = TransformerIntentClassifier.load(
-        {**config, "neighbour_vote": 0.0}, storage, resource, context
-    )
-    assert torch.allclose(switched_off._predictor.probabilities(probe), plain, atol=1e-4)
-
-
-def test_neighbour_vote_options_are_validated(tmp_path):
-    with pytest.raises(ConfigError, match="neighbour_vote"):
-        _component(tmp_path, neighbour_vote=1.5)
-    with pytest.raises(ConfigError, match="neighbour_vote_k"):
-        _component(tmp_path, neighbour_vote_k=0)
-    with pytest.raises(ConfigError, match="neighbour_vote_sharpness"):
-        _component(tmp_path, neighbour_vote_sharpness=0)
+@pytest.mark.parametrize(
+    "option", ["neighbour_vote", "neighbour_vote_k", "neighbour_vote_sharpness"]
+)
+def test_the_removed_neighbour_vote_options_are_a_clear_error(tmp_path, option):
+    with pytest.raises(ConfigError, match=f"{option}.*removed.*93.31%"):
+        _component(tmp_path, **{option: 0.2})
 
 
 def test_refit_option_is_validated(tmp_path):
