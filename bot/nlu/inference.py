@@ -11,8 +11,8 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from bot.nlu import encoder
+from bot.nlu.batching import predict_outputs, tokenize
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta
-from bot.nlu.fine_tune import predict_outputs, tokenize
 from bot.nlu.lexical import LexicalExpert
 from bot.nlu.ood import NeighbourGate
 from common.device import resolve_device
@@ -74,7 +74,7 @@ class IntentPredictor:
 
         Args:
             directory: Folder written by :func:`bot.nlu.encoder.save`.
-            device: Device option, as in :class:`~bot.nlu.fine_tune.FineTuneConfig`.
+            device: Device option, as in :class:`~bot.nlu.train_loop.FineTuneConfig`.
             ood_quantile: Overrides the gate's saved quantile (``0`` turns it off).
             lexical_weight: Overrides the lexical expert's saved weight (``0`` turns it off).
 

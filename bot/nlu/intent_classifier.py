@@ -10,7 +10,7 @@ Use it in ``config.yml`` by module path::
         threshold: 0.55
 
 On ``rasa train`` it fine-tunes the packaged all-MiniLM-L6-v2 encoder end to end with a
-classification head (see :mod:`bot.nlu.fine_tune`); the checkpoint goes into Rasa's model
+classification head (see :mod:`bot.nlu.train_loop`); the checkpoint goes into Rasa's model
 storage. At run time it scores every message of the batch Rasa hands it in one pass and
 sets ``intent`` and ``intent_ranking`` with temperature-calibrated confidences, so that
 Rasa's ``FallbackClassifier`` turns low confidence into ``nlu_fallback``. An out-of-scope
@@ -41,10 +41,10 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu import encoder
-from bot.nlu.fine_tune import FineTuneConfig, fine_tune
 from bot.nlu.inference import IntentPredictor
 from bot.nlu.lexical import LexicalExpert, calibrate_blend
 from bot.nlu.ood import NeighbourGate
+from bot.nlu.train_loop import FineTuneConfig, fine_tune
 from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)

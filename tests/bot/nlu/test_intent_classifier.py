@@ -10,7 +10,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.fine_tune import stratified_split
+from bot.nlu.calibration import stratified_split
 from bot.nlu.intent_classifier import TransformerIntentClassifier
 from common.errors import ConfigError, ModelPackageMissingError
 
