@@ -48,7 +48,8 @@ from bot.nlg.generation.fine_tune import GenerationTrainConfig  # noqa: E402
 from bot.nlg.generation.grounding import load_minilm  # noqa: E402
 from bot.nlg.generation.model import load_tokenizer  # noqa: E402
 from bot.nlg.generation.pairs import GenerationPair, read_pairs  # noqa: E402
-from bot.nlu.train_loop import FineTuneConfig, fine_tune  # noqa: E402
+from bot.nlu.intent_model import FineTuneConfig  # noqa: E402
+from bot.nlu.train_loop import fine_tune  # noqa: E402
 from common.precision import has_native_bf16  # noqa: E402
 from training.intent_data import load_examples  # noqa: E402
 

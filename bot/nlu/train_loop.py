@@ -1,6 +1,7 @@
 """The intent encoder's training loop: fine-tune end to end, calibrate, refit.
 
-A small nanoGPT-style loop: a dataclass config, length-bucketed batches with dynamic
+A small nanoGPT-style loop: a dataclass config (:class:`~bot.nlu.intent_model.FineTuneConfig`,
+kept with the model it builds), length-bucketed batches with dynamic
 padding (:mod:`bot.nlu.batching`), AdamW with a one-cycle schedule, label smoothing, a tqdm
 progress bar, and temperature scaling on a stratified held-out split
 (:mod:`bot.nlu.calibration`). Runs are deterministic for a fixed seed on a given device.
@@ -25,63 +26,13 @@ from transformers import PreTrainedTokenizerBase
 from bot.nlu.batching import collate, length_bucketed_batches, predict_logits, tokenize
 from bot.nlu.calibration import fit_temperature, stratified_split
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta, load_pretrained
+from bot.nlu.intent_model import FineTuneConfig
 from common.device import resolve_device, seed_everything
 from common.errors import TrainingDataError
-from common.precision import training_autocast, use_bf16, validate_precision
+from common.precision import training_autocast, use_bf16
 from common.pretrained import minilm_path
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FineTuneConfig:
-    """Hyper-parameters of a fine-tuning run.
-
-    Attributes:
-        epochs: Passes over the training split.
-        batch_size: Examples per optimiser step.
-        learning_rate: Peak learning rate of the one-cycle schedule.
-        warmup_ratio: Fraction of steps spent warming up.
-        weight_decay: AdamW weight decay (not applied to biases and LayerNorm).
-        label_smoothing: Cross-entropy label smoothing.
-        dropout: Dropout before the classification head.
-        max_length: Token limit; longer messages are truncated.
-        calibration_split: Fraction of each intent held out to fit the temperature;
-            0 disables calibration (temperature 1).
-        refit: With a calibration split, train the final model again from the same seed
-            on every example, hold-out included, once the temperature is fitted. The
-            temperature (and the out-of-scope gate's reference) come from the calibrated
-            twin trained without the hold-out, so they are never fitted on data their model
-            saw, and the final model loses no training data to calibration. Doubles
-            training time.
-        min_steps: Lower bound on optimiser steps, so tiny data sets still converge.
-        seed: Seed for weights of the head, shuffling and dropout.
-        device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-        num_threads: CPU threads for torch; ``0`` keeps torch's default.
-        precision: ``"auto"`` (bfloat16 autocast where the device has it natively, else
-            float32), ``"fp32"`` or ``"bf16"`` (see :mod:`common.precision`).
-        progress: Show a progress bar.
-    """
-
-    epochs: int = 5
-    batch_size: int = 32
-    learning_rate: float = 1e-4
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    label_smoothing: float = 0.1
-    dropout: float = 0.1
-    max_length: int = 64
-    calibration_split: float = 0.1
-    refit: bool = True
-    min_steps: int = 0
-    seed: int = 42
-    device: str = "auto"
-    num_threads: int = 0
-    precision: str = "auto"
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        validate_precision(self.precision)
 
 
 @dataclass

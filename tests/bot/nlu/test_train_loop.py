@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from bot.nlu.train_loop import FineTuneConfig, fine_tune
-from common.errors import ConfigError, TrainingDataError
+from bot.nlu.intent_model import FineTuneConfig
+from bot.nlu.train_loop import fine_tune
+from common.errors import TrainingDataError
 
 
 def test_fine_tune_rejects_a_single_intent():
@@ -64,11 +65,6 @@ def test_refit_trains_the_final_model_on_everything_with_the_twins_temperature(t
     assert refit.meta.temperature == twin_only.meta.temperature != 1.0
     assert refit.holdout_accuracy == twin_only.holdout_accuracy
     assert refit.steps > twin_only.steps
-
-
-def test_an_unknown_precision_is_rejected():
-    with pytest.raises(ConfigError, match="precision"):
-        FineTuneConfig(precision="fp16")
 
 
 @pytest.mark.slow
