@@ -5,7 +5,7 @@ Runs both real training loops twice each, in one process, once per precision:
 * the response generator (:func:`bot.nlg.generation.checkpoint.train_generator`, SmolLM2,
   full fine-tuning or LoRA) for ``--gen-steps`` optimiser steps on generation pairs, with
   grounding prompts built exactly as ``rasa train`` builds them;
-* the intent encoder (:func:`bot.nlu.fine_tune.fine_tune`, MiniLM) for ``--intent-epochs``
+* the intent encoder (:func:`bot.nlu.train_loop.fine_tune`, MiniLM) for ``--intent-epochs``
   epochs on labelled examples, with its 10% calibration hold-out.
 
 It reports seconds per step, the speed-up of bf16 over fp32, and what each run learned
@@ -47,7 +47,8 @@ from bot.nlg.generation.checkpoint import train_generator  # noqa: E402
 from bot.nlg.generation.fine_tune import GenerationTrainConfig  # noqa: E402
 from bot.nlg.generation.model import load_tokenizer  # noqa: E402
 from bot.nlg.generation.pairs import GenerationPair, read_pairs  # noqa: E402
-from bot.nlu.fine_tune import FineTuneConfig, fine_tune  # noqa: E402
+from bot.nlu.intent_model import FineTuneConfig  # noqa: E402
+from bot.nlu.train_loop import fine_tune  # noqa: E402
 from common.embeddings import MiniLMEmbedder  # noqa: E402
 from common.precision import has_native_bf16  # noqa: E402
 from training.intent_data import load_examples  # noqa: E402

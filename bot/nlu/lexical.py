@@ -34,7 +34,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_union
 from sklearn.svm import LinearSVC
 
-from bot.nlu.fine_tune import fit_temperature
+from bot.nlu.calibration import fit_temperature
 from common.errors import ConfigError, TrainingDataError
 
 logger = logging.getLogger(__name__)

@@ -1,8 +1,7 @@
 import importlib.util
+from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -10,8 +9,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.fine_tune import stratified_split
+from bot.nlu.encoder import META_FILE
 from bot.nlu.intent_classifier import TransformerIntentClassifier
+from bot.nlu.intent_model import IntentModel
 from common.errors import ConfigError, ModelPackageMissingError
 
 FAST = {
@@ -64,7 +64,7 @@ def test_bad_config_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="epochs"):
         _component(tmp_path, epochs=0)
     with pytest.raises(ConfigError, match="unknown option.*epoch"):
-        TransformerIntentClassifier._fine_tune_config({"epoch": 3})
+        TransformerIntentClassifier._model_config({"epoch": 3})
 
 
 @pytest.mark.slow
@@ -134,112 +134,23 @@ def test_missing_model_package_is_a_clear_error(tmp_path, monkeypatch, tiny_exam
         component.train(_training_data(*tiny_examples))
 
 
-@pytest.mark.slow
-def test_the_out_of_scope_gate_lowers_strange_messages_and_survives_persistence(
-    trained, tiny_examples
-):
-    component, (config, storage, resource, context) = trained
-    texts, _ = tiny_examples
-    # The module's model trains without a calibration split; fit a gate on one intent
-    # example in three held out (6 references, so a quantile the gate can act on).
-    component.component_config = {**config, "ood_quantile": 0.34}
-    vectors = component._predictor.outputs(texts)[1]
-    gate = component._fit_gate(vectors, tuple(range(0, len(texts), 3)))
-    assert gate is not None and len(gate.reference) == 6
-    predictor = component._predictor
-    predictor.gate = None
-    probe = ["track my package", "the mitochondria is the powerhouse of the cell"]
-    plain = predictor.probabilities(probe).max(dim=1).values
-    predictor.gate = gate
-    gated = predictor.probabilities(probe).max(dim=1).values
-    assert gated[0] == pytest.approx(float(plain[0]))  # a training sentence: untouched
-    assert gated[1] < plain[1] * 0.9  # unlike anything trained on: scaled down
-
-    with storage.write_to(resource) as directory:
-        gate.save(directory)
-    loaded = TransformerIntentClassifier.load(
-        {**config, "ood_quantile": 0.34}, storage, resource, context
-    )
-    assert loaded._predictor.gate is not None
-    again = loaded._predictor.probabilities(probe).max(dim=1).values
-    assert again.tolist() == pytest.approx(gated.tolist(), abs=1e-3)
-    switched_off = TransformerIntentClassifier.load(
-        {**config, "ood_quantile": 0.0}, storage, resource, context
-    )
-    assert switched_off._predictor.probabilities(probe).max(dim=1).values.tolist() == (
-        pytest.approx(plain.tolist(), abs=1e-4)
-    )
-    predictor.gate = None  # leave the shared model as the other tests expect it
-
-
-@pytest.mark.slow
-def test_a_refit_classifier_gates_with_every_example_and_the_twins_reference(
-    tmp_path, tiny_examples
-):
-    texts, labels = tiny_examples
-    component, _ = _component(
-        tmp_path, epochs=6, calibration_split=0.2, ood_quantile=0.2, refit=True
-    )
-    component.train(_training_data(texts, labels))
-    report = component._report
-    assert report["refit_on_all_data"] is True and report["ood_gate"] is True
-    gate = component._predictor.gate
-    assert gate is not None
-    assert len(gate.reference) == len(set(labels))  # one held-out example per intent
-    # The bank holds the served model's vectors of every example, hold-out included.
-    served = component._predictor.outputs(texts)[1].numpy()
-    served /= np.linalg.norm(served, axis=1, keepdims=True)
-    assert gate.bank.shape == served.shape
-    assert np.allclose(gate.bank, served, atol=1e-5)
-
-
-def test_the_lexical_expert_is_calibrated_on_the_hold_out_refit_on_all_and_persisted(
-    tmp_path, tiny_examples
-):
-    texts, labels = tiny_examples
+def test_load_hands_the_serving_options_to_the_model(tmp_path, monkeypatch):
     component, (config, storage, resource, context) = _component(
-        tmp_path, epochs=6, calibration_split=0.2, refit=True, lexical_weight=0.4, ood_quantile=0
+        tmp_path, device="cpu", ood_quantile=0.0, lexical_weight=0.0
     )
-    component.train(_training_data(texts, labels))
-    report = component._report["lexical_expert"]
-    assert report["weight"] == 0.4
-    assert report["margin_scale"] > 0 and report["blend_temperature"] > 0
-    assert 0 <= report["holdout_accuracy_blend"] <= 1
-    expert = component._predictor.lexical
-    assert expert is not None and expert.weight == 0.4
-    # The expert that serves was refit on every example, hold-out included.
-    words = expert.pipeline.named_steps["features"].transformer_list[0][1]
-    analyse = words.build_analyzer()
-    names = sorted(set(labels))
-    rest, holdout = stratified_split([names.index(x) for x in labels], 0.2, config["seed"])
-    held_out_words = {w for i in holdout for w in analyse(texts[i])}
-    only_held_out = held_out_words - {w for i in rest for w in analyse(texts[i])}
-    assert only_held_out  # else this check could not tell a refit from the twin
-    assert only_held_out <= set(words.vocabulary_)
+    with storage.write_to(resource) as directory:
+        (Path(directory) / META_FILE).write_text("{}", encoding="utf-8")
+    seen = {}
+    served = object()
 
-    probe = ["I'd like a refund for the boots", "track my package", "hello"]
-    served = component._predictor.probabilities(probe)
-    logits = component._predictor.outputs(probe)[0]
-    plain = torch.softmax(logits / component._predictor.meta.temperature, dim=-1)
-    expected = torch.softmax(
-        expert.combine(logits, component._predictor.meta.temperature, expert.scores(probe)), dim=-1
-    )
-    assert torch.allclose(served, expected, atol=1e-5)
-    assert not torch.allclose(served.log(), plain.log(), atol=0.1)  # the expert counts
+    def fake_load(directory, device="auto", ood_quantile=None, lexical_weight=None):
+        seen.update(device=device, ood_quantile=ood_quantile, lexical_weight=lexical_weight)
+        return served
 
+    monkeypatch.setattr(IntentModel, "load", staticmethod(fake_load))
     loaded = TransformerIntentClassifier.load(config, storage, resource, context)
-    assert loaded._predictor.lexical is not None
-    assert torch.allclose(loaded._predictor.probabilities(probe), served, atol=1e-4)
-    switched_off = TransformerIntentClassifier.load(
-        {**config, "lexical_weight": 0.0}, storage, resource, context
-    )
-    assert torch.allclose(switched_off._predictor.probabilities(probe), plain, atol=1e-4)
-
-
-def test_without_a_calibration_split_there_is_no_lexical_expert(trained):
-    component, _ = trained
-    assert component._predictor.lexical is None
-    assert component._report["lexical_expert"] is None
+    assert seen == {"device": "cpu", "ood_quantile": 0.0, "lexical_weight": 0.0}
+    assert loaded._model is served
 
 
 def test_lexical_options_are_validated(tmp_path):
@@ -256,47 +167,12 @@ def test_out_of_scope_options_are_validated(tmp_path):
         _component(tmp_path, ood_neighbours=0)
 
 
-@pytest.mark.slow
-def test_the_neighbour_vote_blends_in_the_nearest_examples_and_survives_persistence(
-    trained, tiny_examples
-):
-    component, (config, storage, resource, context) = trained
-    texts, labels = tiny_examples
-    component.component_config = {**config, "neighbour_vote": 0.5}
-    vote = component._fit_vote(component._predictor.outputs(texts)[1], list(labels))
-    assert vote is not None and len(vote.bank) == len(texts) and vote.weight == 0.5
-    predictor = component._predictor
-    probe = [texts[0], "my parcel never arrived"]
-    plain = predictor.probabilities(probe)
-    predictor.vote = vote
-    blended = predictor.probabilities(probe)
-    predictor.vote = None  # leave the shared model as the other tests expect it
-    own = predictor.labels.index(labels[0])
-    # A training sentence is its own nearest neighbour: the vote backs its intent.
-    assert float(blended[0, own]) > float(plain[0, own])
-    assert blended.sum(dim=1).tolist() == pytest.approx([1.0, 1.0], abs=1e-4)
-    assert not torch.allclose(blended[1], plain[1])
-
-    with storage.write_to(resource) as directory:
-        vote.save(directory)
-    loaded = TransformerIntentClassifier.load(
-        {**config, "neighbour_vote": 0.5}, storage, resource, context
-    )
-    assert loaded._predictor.vote is not None
-    assert torch.allclose(loaded._predictor.probabilities(probe), blended, atol=1e-3)
-    switched_off = TransformerIntentClassifier.load(
-        {**config, "neighbour_vote": 0.0}, storage, resource, context
-    )
-    assert torch.allclose(switched_off._predictor.probabilities(probe), plain, atol=1e-4)
-
-
-def test_neighbour_vote_options_are_validated(tmp_path):
-    with pytest.raises(ConfigError, match="neighbour_vote"):
-        _component(tmp_path, neighbour_vote=1.5)
-    with pytest.raises(ConfigError, match="neighbour_vote_k"):
-        _component(tmp_path, neighbour_vote_k=0)
-    with pytest.raises(ConfigError, match="neighbour_vote_sharpness"):
-        _component(tmp_path, neighbour_vote_sharpness=0)
+@pytest.mark.parametrize(
+    "option", ["neighbour_vote", "neighbour_vote_k", "neighbour_vote_sharpness"]
+)
+def test_the_removed_neighbour_vote_options_are_a_clear_error(tmp_path, option):
+    with pytest.raises(ConfigError, match=f"{option}.*removed.*93.31%"):
+        _component(tmp_path, **{option: 0.2})
 
 
 def test_refit_option_is_validated(tmp_path):

@@ -1,9 +1,11 @@
-"""Fine-tune the intent encoder end to end, then calibrate its confidences.
+"""The intent encoder's training loop: fine-tune end to end, calibrate, refit.
 
-A small nanoGPT-style training loop: a dataclass config, length-bucketed batches with dynamic
-padding (short support messages waste most of a fixed-length batch), AdamW with a one-cycle
-schedule, label smoothing, a tqdm progress bar, and temperature scaling on a stratified
-held-out split. Runs are deterministic for a fixed seed on a given device.
+A small nanoGPT-style loop: a dataclass config (:class:`~bot.nlu.intent_model.FineTuneConfig`,
+kept with the model it builds), length-bucketed batches with dynamic
+padding (:mod:`bot.nlu.batching`), AdamW with a one-cycle schedule, label smoothing, a tqdm
+progress bar, and temperature scaling on a stratified held-out split
+(:mod:`bot.nlu.calibration`). Runs are deterministic for a fixed seed on a given device.
+Serving never imports this module.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import logging
 import math
 import random
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,64 +23,16 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
+from bot.nlu.batching import collate, length_bucketed_batches, predict_logits, tokenize
+from bot.nlu.calibration import fit_temperature, stratified_split
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta, load_pretrained
+from bot.nlu.intent_model import FineTuneConfig
 from common.device import resolve_device, seed_everything
 from common.errors import TrainingDataError
-from common.precision import training_autocast, use_bf16, validate_precision
+from common.precision import training_autocast, use_bf16
 from common.pretrained import minilm_path
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FineTuneConfig:
-    """Hyper-parameters of a fine-tuning run.
-
-    Attributes:
-        epochs: Passes over the training split.
-        batch_size: Examples per optimiser step.
-        learning_rate: Peak learning rate of the one-cycle schedule.
-        warmup_ratio: Fraction of steps spent warming up.
-        weight_decay: AdamW weight decay (not applied to biases and LayerNorm).
-        label_smoothing: Cross-entropy label smoothing.
-        dropout: Dropout before the classification head.
-        max_length: Token limit; longer messages are truncated.
-        calibration_split: Fraction of each intent held out to fit the temperature;
-            0 disables calibration (temperature 1).
-        refit: With a calibration split, train the final model again from the same seed
-            on every example, hold-out included, once the temperature is fitted. The
-            temperature (and the out-of-scope gate's reference) come from the calibrated
-            twin trained without the hold-out, so they are never fitted on data their model
-            saw, and the final model loses no training data to calibration. Doubles
-            training time.
-        min_steps: Lower bound on optimiser steps, so tiny data sets still converge.
-        seed: Seed for weights of the head, shuffling and dropout.
-        device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-        num_threads: CPU threads for torch; ``0`` keeps torch's default.
-        precision: ``"auto"`` (bfloat16 autocast where the device has it natively, else
-            float32), ``"fp32"`` or ``"bf16"`` (see :mod:`common.precision`).
-        progress: Show a progress bar.
-    """
-
-    epochs: int = 5
-    batch_size: int = 32
-    learning_rate: float = 1e-4
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    label_smoothing: float = 0.1
-    dropout: float = 0.1
-    max_length: int = 64
-    calibration_split: float = 0.1
-    refit: bool = True
-    min_steps: int = 0
-    seed: int = 42
-    device: str = "auto"
-    num_threads: int = 0
-    precision: str = "auto"
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        validate_precision(self.precision)
 
 
 @dataclass
@@ -110,185 +63,6 @@ class FineTuneResult:
     holdout_indices: tuple[int, ...] = ()
     precision: str = "fp32"
     calibration_model: IntentEncoder | None = None
-
-
-def stratified_split(
-    labels: Sequence[int], fraction: float, seed: int, min_per_class: int = 5
-) -> tuple[list[int], list[int]]:
-    """Split indices per class, keeping rare classes wholly in the training part.
-
-    Args:
-        labels: Class index of every example.
-        fraction: Share of each class to hold out.
-        seed: Shuffling seed.
-        min_per_class: Classes with fewer examples are never held out.
-
-    Returns:
-        ``(train_indices, holdout_indices)``.
-    """
-    rng = random.Random(seed)
-    by_class: dict[int, list[int]] = defaultdict(list)
-    for i, label in enumerate(labels):
-        by_class[label].append(i)
-    train: list[int] = []
-    holdout: list[int] = []
-    for label in sorted(by_class):
-        idx = by_class[label]
-        rng.shuffle(idx)
-        n_hold = int(round(len(idx) * fraction)) if len(idx) >= min_per_class else 0
-        holdout.extend(idx[:n_hold])
-        train.extend(idx[n_hold:])
-    return sorted(train), sorted(holdout)
-
-
-def length_bucketed_batches(
-    lengths: Sequence[int], batch_size: int, generator: random.Random, pool_factor: int = 50
-) -> list[list[int]]:
-    """Group examples of similar length so that dynamic padding wastes little compute.
-
-    Indices are shuffled, cut into pools of ``batch_size * pool_factor``, sorted by length
-    inside each pool, cut into batches, and the batches are shuffled again.
-
-    Args:
-        lengths: Token count of every example.
-        batch_size: Examples per batch.
-        generator: Source of randomness (seeded by the caller).
-        pool_factor: Batches per sorting pool.
-
-    Returns:
-        Lists of example indices, one per batch.
-    """
-    order = list(range(len(lengths)))
-    generator.shuffle(order)
-    pool = batch_size * pool_factor
-    batches: list[list[int]] = []
-    for start in range(0, len(order), pool):
-        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
-        batches.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
-    generator.shuffle(batches)
-    return batches
-
-
-def collate(
-    encoded: Sequence[list[int]], indices: Sequence[int], pad_id: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad a batch of token id lists to its longest member.
-
-    Args:
-        encoded: Token ids of every example.
-        indices: Examples in this batch.
-        pad_id: The tokenizer's padding id.
-        device: Where to put the tensors.
-
-    Returns:
-        ``(input_ids, attention_mask)``.
-    """
-    width = max(len(encoded[i]) for i in indices)
-    ids = torch.full((len(indices), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(indices), width), dtype=torch.long)
-    for row, i in enumerate(indices):
-        seq = encoded[i]
-        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        mask[row, : len(seq)] = 1
-    return ids.to(device), mask.to(device)
-
-
-def tokenize(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int) -> list:
-    """Tokenize texts without padding.
-
-    Args:
-        tokenizer: The model's tokenizer.
-        texts: Messages.
-        max_length: Truncation limit in tokens.
-
-    Returns:
-        One list of token ids per text.
-    """
-    out = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
-    return list(out["input_ids"])
-
-
-@torch.inference_mode()
-def predict_outputs(
-    model: IntentEncoder,
-    encoded: Sequence[list[int]],
-    pad_id: int,
-    device: torch.device,
-    batch_size: int = 64,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Score pre-tokenized texts in length-sorted batches, returned in input order.
-
-    Args:
-        model: The model (put in eval mode here).
-        encoded: Token ids per text.
-        pad_id: Padding id.
-        device: Model device.
-        batch_size: Texts per forward pass.
-
-    Returns:
-        ``(n, num_labels)`` logits and ``(n, hidden)`` sentence vectors, on the CPU.
-    """
-    model.eval()
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    logit_chunks: list[torch.Tensor] = []
-    vector_chunks: list[torch.Tensor] = []
-    # no_grad, not inference_mode: the temperature fit differentiates through the logits.
-    with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            ids, mask = collate(encoded, idx, pad_id, device)
-            vectors = model.embed(ids, mask)
-            logit_chunks.append(model.head(vectors).float().cpu())
-            vector_chunks.append(vectors.float().cpu())
-    if not logit_chunks:
-        hidden = int(model.head.in_features)
-        return torch.empty(0, model.head.out_features), torch.empty(0, hidden)
-    positions = torch.tensor(order, dtype=torch.long)
-    logits, vectors = torch.cat(logit_chunks), torch.cat(vector_chunks)
-    logits_out, vectors_out = torch.empty_like(logits), torch.empty_like(vectors)
-    logits_out[positions] = logits
-    vectors_out[positions] = vectors
-    return logits_out, vectors_out
-
-
-def predict_logits(
-    model: IntentEncoder,
-    encoded: Sequence[list[int]],
-    pad_id: int,
-    device: torch.device,
-    batch_size: int = 64,
-) -> torch.Tensor:
-    """Return only the logits of :func:`predict_outputs`."""
-    return predict_outputs(model, encoded, pad_id, device, batch_size)[0]
-
-
-def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, max_iter: int = 200) -> float:
-    """Fit a single softmax temperature by minimising held-out negative log-likelihood.
-
-    Args:
-        logits: ``(n, classes)`` held-out logits.
-        targets: ``(n,)`` true class indices.
-        max_iter: L-BFGS iterations.
-
-    Returns:
-        The temperature, clamped to ``[0.05, 20]``.
-    """
-    logits = logits.detach().clone()  # may come from inference mode
-    log_t = torch.zeros(1, requires_grad=True)
-    optimiser = torch.optim.LBFGS([log_t], lr=0.1, max_iter=max_iter)
-    loss_fn = nn.CrossEntropyLoss()
-
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        loss = loss_fn(logits / log_t.exp(), targets)
-        loss.backward()
-        return loss
-
-    optimiser.step(closure)
-    temperature = float(log_t.exp().item())
-    if not math.isfinite(temperature):
-        return 1.0
-    return min(max(temperature, 0.05), 20.0)
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:

@@ -1,56 +1,9 @@
-import random
-
 import pytest
 import torch
 
-from bot.nlu.fine_tune import (
-    FineTuneConfig,
-    collate,
-    fine_tune,
-    fit_temperature,
-    length_bucketed_batches,
-    stratified_split,
-)
-from common.errors import ConfigError, TrainingDataError
-
-
-def test_stratified_split_holds_out_per_class_and_keeps_rare_classes():
-    labels = [0] * 20 + [1] * 10 + [2] * 3
-    train, hold = stratified_split(labels, 0.2, seed=1)
-    assert sorted(train + hold) == list(range(len(labels)))
-    held = [labels[i] for i in hold]
-    assert held.count(0) == 4 and held.count(1) == 2
-    assert held.count(2) == 0  # fewer than 5 examples: never held out
-
-
-def test_stratified_split_is_deterministic():
-    labels = [i % 4 for i in range(40)]
-    assert stratified_split(labels, 0.25, seed=7) == stratified_split(labels, 0.25, seed=7)
-    assert stratified_split(labels, 0.25, seed=7) != stratified_split(labels, 0.25, seed=8)
-
-
-def test_length_buckets_cover_every_index_once_and_group_similar_lengths():
-    lengths = [random.Random(0).randint(3, 60) for _ in range(500)]
-    batches = length_bucketed_batches(lengths, 16, random.Random(3), pool_factor=50)
-    flat = [i for b in batches for i in b]
-    assert sorted(flat) == list(range(500))
-    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches)
-    assert spread / len(batches) < 10  # random batches would spread ~45 tokens
-
-
-def test_collate_pads_to_longest_and_masks_padding():
-    ids, mask = collate([[5, 6, 7], [8]], [0, 1], pad_id=0, device=torch.device("cpu"))
-    assert ids.tolist() == [[5, 6, 7], [8, 0, 0]]
-    assert mask.tolist() == [[1, 1, 1], [1, 0, 0]]
-
-
-def test_fit_temperature_recovers_the_temperature_of_the_data():
-    torch.manual_seed(0)
-    true_logits = torch.randn(4000, 5) * 3
-    targets = torch.distributions.Categorical(logits=true_logits).sample()
-    # The model is overconfident by a factor 2.5: the fitted temperature must undo it.
-    fitted = fit_temperature(true_logits * 2.5, targets)
-    assert fitted == pytest.approx(2.5, rel=0.1)
+from bot.nlu.intent_model import FineTuneConfig
+from bot.nlu.train_loop import fine_tune
+from common.errors import TrainingDataError
 
 
 def test_fine_tune_rejects_a_single_intent():
@@ -112,11 +65,6 @@ def test_refit_trains_the_final_model_on_everything_with_the_twins_temperature(t
     assert refit.meta.temperature == twin_only.meta.temperature != 1.0
     assert refit.holdout_accuracy == twin_only.holdout_accuracy
     assert refit.steps > twin_only.steps
-
-
-def test_an_unknown_precision_is_rejected():
-    with pytest.raises(ConfigError, match="precision"):
-        FineTuneConfig(precision="fp16")
 
 
 @pytest.mark.slow
