@@ -110,6 +110,7 @@ def sample_bot_model() -> Path:
         ROOT / "config.yml",
         ROOT / "domain",
         ROOT / "data",
+        ROOT / "common",
         ROOT / "bot" / "nlu",
         ROOT / "bot" / "escalation",
         ROOT / "bot" / "nlg" / "generation",
