@@ -14,10 +14,10 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from bot.handoff import Ticket
+from bot.handoff.outbound import outbound_registry
 from bot.inbox.auth import UserStore
 from bot.inbox.channel import InboxInput
 from bot.inbox.db import InboxDB
-from channels.base import outbound_registry
 from tests.bot.inbox.conftest import make_ticket
 from tests.integration.server import free_port
 
