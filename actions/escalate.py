@@ -23,7 +23,6 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.escalation.config import EscalationConfig, load_escalation_config
-from bot.escalation.endpoints import handoff_queue_config, prepare_sqlite_dir
 from bot.escalation.ticket import build_ticket
 from bot.escalation.triggers import (
     EXPLICIT_REQUEST,
@@ -32,9 +31,11 @@ from bot.escalation.triggers import (
     TriggerEvaluator,
     configured_priority,
 )
+from bot.handoff.config import handoff_queue_config
 from bot.handoff.errors import DuplicateTicketError, HandoffError
+from bot.handoff.factory import create_handoff_queue
 from bot.handoff.model import Ticket
-from bot.handoff.queue import HandoffQueue, create_handoff_queue
+from bot.handoff.queue import HandoffQueue
 from common.errors import BotError
 
 logger = logging.getLogger(__name__)
@@ -125,9 +126,7 @@ class ActionEscalate(Action):
                 queue = self._queue_factory()
             else:
                 try:
-                    config = handoff_queue_config()
-                    await prepare_sqlite_dir(config)
-                    queue = create_handoff_queue(config)
+                    queue = create_handoff_queue(handoff_queue_config())
                 except BotError as e:
                     raise HandoffError(f"Handoff queue misconfigured: {e.message}") from e
             try:

@@ -57,8 +57,7 @@ from bench.handoff_audit import (  # noqa: E402
 )
 from bot.handoff.errors import ClaimConflictError, TicketClosedError  # noqa: E402
 from bot.handoff.model import HandoffMessage, MessageAuthor  # noqa: E402
-from bot.handoff.queue import DEFAULT_KEY_PREFIX  # noqa: E402
-from bot.handoff.redis_queue import RedisHandoffQueue  # noqa: E402
+from bot.handoff.redis_queue import DEFAULT_KEY_PREFIX, RedisHandoffQueue  # noqa: E402
 from common.errors import BotError  # noqa: E402
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,11 @@ Each platform module (``webchat``, ``slack``, ``telegram``, ``email``) builds on
   platform sends, is a 4xx (:func:`parse_json_body`), never a crash;
 * each sender is rate-limited (:class:`SenderRateLimiter`);
 * replies go out as the channel adapter shaped them (:func:`adapted_reply`);
-* agents' replies reach customers through :class:`OutboundRegistry`.
+* agents' replies reach customers through the :class:`OutboundRegistry`.
+
+The sender-id helpers live in :mod:`bot.sender_id` and the outbound registry in
+:mod:`bot.handoff.outbound`, since the runtime (escalation, inbox) uses them too; they
+are re-exported here so that each platform module finds its whole toolkit in one place.
 """
 
 from __future__ import annotations
@@ -22,10 +26,18 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any
 
+from bot.handoff.outbound import (
+    HandoffState,
+    OutboundRegistry,
+    OutboundSender,
+    UnknownChannelError,
+    outbound_registry,
+)
 from bot.nlg.adapter import AdaptedReply, adapt_reply
 from bot.nlg.channel_style import ChannelStyles, configured_styles
+from bot.sender_id import CHANNEL_KEY, namespaced_sender_id, split_sender_id
 from common.errors import BadRequestError, BotError
 
 __all__ = [
@@ -49,9 +61,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CHANNEL_KEY = "channel"
-"""Metadata key that names the channel a message came from."""
-
 ADAPTED_KEY = "adapted"
 """Key of a bot message that carries the reply as :mod:`bot.nlg` adapted it."""
 
@@ -69,47 +78,6 @@ class RateLimitedError(BotError):
     """A sender sent more messages than the channel's rate limit allows."""
 
     status_code = 429
-
-
-class UnknownChannelError(BotError):
-    """No outbound sender is registered for a conversation's channel."""
-
-    status_code = 404
-
-
-def namespaced_sender_id(channel: str, platform_id: str) -> str:
-    """Return the Rasa sender id for a platform's user or thread id.
-
-    Args:
-        channel: The channel's name, e.g. ``slack``.
-        platform_id: The id the platform gives the conversation.
-
-    Returns:
-        ``"<channel>:<platform_id>"``; an id that already carries the prefix is kept.
-
-    Raises:
-        BadRequestError: If ``platform_id`` is empty.
-
-    """
-    platform_id = platform_id.strip()
-    if not platform_id:
-        raise BadRequestError(f"empty sender id on channel {channel!r}")
-    prefix = f"{channel}:"
-    return platform_id if platform_id.startswith(prefix) else prefix + platform_id
-
-
-def split_sender_id(sender_id: str) -> tuple[str, str]:
-    """Split a namespaced sender id into its channel and platform id.
-
-    Args:
-        sender_id: A sender id made by :func:`namespaced_sender_id`.
-
-    Returns:
-        ``(channel, platform_id)``; ``("", sender_id)`` when it has no namespace.
-
-    """
-    channel, sep, rest = sender_id.partition(":")
-    return (channel, rest) if sep and rest else ("", sender_id)
 
 
 def message_metadata(channel: str, **extra: Any) -> dict[str, Any]:
@@ -258,109 +226,3 @@ def adapted_reply(message: Mapping[str, Any], channel: str) -> AdaptedReply:
             shortened=bool(adapted.get("shortened", False)),
         )
     return adapt_reply(str(message.get("text") or ""), channel, channel_styles())
-
-
-HandoffState = Literal["waiting", "agent", "bot"]
-"""Where a conversation stands: waiting for an agent, with an agent, back with the bot."""
-
-
-@runtime_checkable
-class OutboundSender(Protocol):
-    """Reaches a customer outside a Rasa request: an agent's reply, a handoff state.
-
-    Each channel registers one in :func:`outbound_registry` when Rasa builds its
-    blueprint; the inbox and the handoff delivery worker use them.
-    """
-
-    channel: str
-
-    async def send_text(self, recipient_id: str, text: str, *, author: str = "agent") -> None:
-        """Send ``text`` (light Markdown) to the customer behind ``recipient_id``.
-
-        Args:
-            recipient_id: The platform id (without the channel namespace).
-            text: The message; the sender adapts it to its channel's style.
-            author: Who speaks: ``agent`` (a human, shown as such where the channel
-                can) or ``bot``.
-
-        """
-
-    async def send_handoff_state(self, recipient_id: str, state: HandoffState) -> None:
-        """Tell the customer's client that the conversation changed hands.
-
-        The web widget shows it as a status line; channels without such a notion
-        may do nothing (the escalation action and the bot's closing line already
-        say it in words).
-
-        Args:
-            recipient_id: The platform id (without the channel namespace).
-            state: The new state.
-
-        """
-
-
-class OutboundRegistry:
-    """Channel name → :class:`OutboundSender`, filled by the channels the server opens."""
-
-    def __init__(self) -> None:
-        """Create an empty registry."""
-        self._senders: dict[str, OutboundSender] = {}
-
-    def register(self, sender: OutboundSender) -> None:
-        """Register (or replace) the sender for ``sender.channel``."""
-        self._senders[sender.channel] = sender
-        logger.info("Outbound sender registered for channel %s.", sender.channel)
-
-    def channels(self) -> list[str]:
-        """Return the channels that can deliver, sorted."""
-        return sorted(self._senders)
-
-    def _sender_for(self, sender_id: str) -> tuple[OutboundSender, str]:
-        channel, platform_id = split_sender_id(sender_id)
-        sender = self._senders.get(channel)
-        if sender is None:
-            raise UnknownChannelError(f"no outbound sender for channel {channel or '?'!r}")
-        return sender, platform_id
-
-    async def deliver(self, sender_id: str, text: str, *, author: str = "agent") -> str:
-        """Send ``text`` to the conversation ``sender_id`` through its channel.
-
-        Args:
-            sender_id: A namespaced Rasa sender id.
-            text: The message.
-            author: ``agent`` or ``bot``.
-
-        Returns:
-            The channel it went through.
-
-        Raises:
-            UnknownChannelError: If the id has no namespace or its channel has no sender.
-
-        """
-        sender, platform_id = self._sender_for(sender_id)
-        await sender.send_text(platform_id, text, author=author)
-        logger.info("Delivered an outbound message to %s via %s.", sender_id, sender.channel)
-        return sender.channel
-
-    async def notify_state(self, sender_id: str, state: HandoffState) -> None:
-        """Tell the conversation ``sender_id`` that it changed hands.
-
-        Raises:
-            UnknownChannelError: If its channel has no sender.
-
-        """
-        sender, platform_id = self._sender_for(sender_id)
-        await sender.send_handoff_state(platform_id, state)
-
-
-_REGISTRY = OutboundRegistry()
-
-
-def outbound_registry() -> OutboundRegistry:
-    """Return the process's registry, which the channels and the inbox share.
-
-    Rasa builds input channels from ``credentials.yml`` and gives them no shared
-    context, so the registry lives in the process: the channels register when Rasa
-    asks them for their blueprint; the inbox and the handoff delivery look up here.
-    """
-    return _REGISTRY

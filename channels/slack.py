@@ -367,7 +367,7 @@ class SlackInput(InputChannel):
         """Return the Sanic blueprint Rasa mounts at ``/webhooks/slack/``.
 
         It also registers the channel's :class:`SlackOutboundSender` in
-        :func:`channels.base.outbound_registry`, and finishes running turns before the
+        :func:`bot.handoff.outbound.outbound_registry`, and finishes running turns before the
         server stops.
         """
         client = self.web_client()

@@ -109,7 +109,7 @@ class WebChatOutput(OutputChannel):
 
 
 class WebChatOutbound:
-    """The web channel's :class:`channels.base.OutboundSender` (agents' replies)."""
+    """The web channel's :class:`bot.handoff.outbound.OutboundSender` (agents' replies)."""
 
     channel = CHANNEL
 

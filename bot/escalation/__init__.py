@@ -6,7 +6,7 @@
 * :mod:`bot.escalation.summary` and :mod:`bot.escalation.ticket` build the agent's ticket;
 * :mod:`bot.escalation.policy` is the Rasa policy (imported by Rasa, not from here, so
   the action server does not load Rasa's policy stack);
-* :mod:`bot.escalation.endpoints` finds the handoff queue settings in ``endpoints.yml``.
+* the handoff queue settings in ``endpoints.yml`` are read by :mod:`bot.handoff.config`.
 """
 
 from bot.escalation.config import (

@@ -10,7 +10,7 @@ from bot.escalation.sentiment import SentimentAnalyzer
 from bot.escalation.summary import summarize
 from bot.escalation.triggers import Event, FiredTrigger, is_payload
 from bot.handoff.model import Priority, Ticket
-from channels.base import CHANNEL_KEY, split_sender_id
+from bot.sender_id import CHANNEL_KEY, split_sender_id
 from common.conversation import Role, Turn, from_unix
 
 MAX_TRANSCRIPT_TURNS = 60

@@ -1,8 +1,10 @@
 """Durable queue of conversations handed off from the bot to human agents.
 
-Pick a backend with :func:`create_handoff_queue` (``type: sqlite`` or ``type: redis``) and
-use it as ``async with``. Backends are imported lazily, so importing this package does not
-import the Redis client.
+Read the settings with :func:`~bot.handoff.config.handoff_queue_config`, pick a backend
+with :func:`create_handoff_queue` (``type: sqlite`` or ``type: redis``) and use it as
+``async with``. :mod:`bot.handoff.queue` holds the protocol and the logic both backends
+share, :mod:`bot.handoff.factory` builds a backend, and :mod:`bot.handoff.outbound` is how
+agents' replies reach a customer's channel.
 """
 
 from bot.handoff.errors import (
@@ -16,6 +18,7 @@ from bot.handoff.errors import (
     TicketClosedError,
     TicketNotFoundError,
 )
+from bot.handoff.factory import create_handoff_queue
 from bot.handoff.model import (
     MAX_PRIORITY,
     EventKind,
@@ -27,7 +30,7 @@ from bot.handoff.model import (
     TicketStatus,
     Turn,
 )
-from bot.handoff.queue import HandoffQueue, create_handoff_queue
+from bot.handoff.queue import HandoffQueue
 from bot.handoff.sla import BreachKind, SLABreach, SLAHook, SLAPolicy
 
 __all__ = [

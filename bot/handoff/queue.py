@@ -1,17 +1,13 @@
-"""The handoff queue seam: the :class:`HandoffQueue` protocol, the shared core and the factory.
+"""The handoff queue seam: the :class:`HandoffQueue` protocol and the shared store logic.
 
-Like Rasa's lock stores, a backend is picked by the ``type:`` of an endpoint config::
+Both backends (:mod:`bot.handoff.sqlite_queue`, :mod:`bot.handoff.redis_queue`) subclass
+:class:`StoreHandoffQueue`: they keep every ticket as one JSON document and apply the pure
+transitions of :class:`~bot.handoff.model.Ticket` inside a storage transaction, so they
+share every rule and differ only in how they store documents and index them.
 
-    handoff_queue:
-      type: redis          # or sqlite (the default)
-      url: redis://localhost:6379/0
-      key_prefix: "handoff:"
-      claim_sla_seconds: 120
-      reply_sla_seconds: 300
-
-Both backends keep every ticket as one JSON document and apply the pure transitions of
-:class:`~bot.handoff.model.Ticket` inside a storage transaction, so they share every rule
-and differ only in how they store documents and index them.
+The dependencies run one way: the backends import this module, and
+:mod:`bot.handoff.factory` imports the backends to build the one an endpoint config asks
+for.
 """
 
 from __future__ import annotations
@@ -21,23 +17,21 @@ import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from bot.handoff import sla
 from bot.handoff.errors import TicketNotFoundError
 from bot.handoff.model import HandoffMessage, Ticket
 from bot.handoff.sla import SLABreach, SLAHook, SLAPolicy
-from common.errors import ConfigError
+
+__all__ = ["Clock", "HandoffQueue", "StoreHandoffQueue"]
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 """Returns the current Unix time; injectable so tests control leases and SLAs."""
-
-DEFAULT_SQLITE_PATH = "handoff.sqlite3"
-DEFAULT_KEY_PREFIX = "handoff:"
 
 _Self = TypeVar("_Self", bound="StoreHandoffQueue")
 
@@ -559,95 +553,3 @@ class StoreHandoffQueue(abc.ABC):
             await self._sla_hook(breach)
         except Exception:
             logger.exception("SLA alert hook failed for handoff ticket %s.", breach.ticket_id)
-
-
-def create_handoff_queue(
-    config: Mapping[str, Any] | None = None,
-    *,
-    clock: Clock | None = None,
-    sla_hook: SLAHook | None = None,
-) -> HandoffQueue:
-    """Build the handoff queue an endpoint config asks for.
-
-    Args:
-        config: ``type`` (``sqlite``, the default, or ``redis``); for sqlite ``path``
-            (``:memory:`` for tests); for redis ``url`` or ``host``/``port``/``db``/
-            ``password``, and ``key_prefix``; for both ``claim_sla_seconds`` and
-            ``reply_sla_seconds``.
-        clock: Returns the current Unix time.
-        sla_hook: Awaited once per ticket and SLA breach kind.
-
-    Returns:
-        The queue, not yet initialized: use it as ``async with``.
-
-    Raises:
-        ConfigError: For an unknown type or option, or a value of the wrong type.
-    """
-    options = dict(config or {})
-    kind = str(options.pop("type", None) or "sqlite").lower()
-    common: dict[str, Any] = {
-        "clock": clock,
-        "sla_hook": sla_hook,
-        "claim_sla_seconds": _optional_float(options, "claim_sla_seconds"),
-        "reply_sla_seconds": _optional_float(options, "reply_sla_seconds"),
-    }
-    queue: HandoffQueue
-    if kind in ("sqlite", "memory"):
-        from bot.handoff.sqlite_queue import SQLiteHandoffQueue
-
-        default_path = ":memory:" if kind == "memory" else DEFAULT_SQLITE_PATH
-        path = str(options.pop("path", None) or default_path)
-        queue = SQLiteHandoffQueue(path, **common)
-    elif kind == "redis":
-        from bot.handoff.redis_queue import RedisHandoffQueue
-
-        queue = RedisHandoffQueue(
-            url=_optional_str(options, "url"),
-            host=str(options.pop("host", None) or "localhost"),
-            port=_int(options, "port", 6379),
-            db=_int(options, "db", 0),
-            password=_optional_str(options, "password"),
-            key_prefix=str(options.pop("key_prefix", None) or DEFAULT_KEY_PREFIX),
-            **common,
-        )
-    else:
-        raise ConfigError(f"Unknown handoff queue type '{kind}'; use 'sqlite' or 'redis'.")
-    if options:
-        raise ConfigError(f"Unknown handoff queue options for '{kind}': {sorted(options)}.")
-    logger.debug("Created a %s handoff queue.", kind)
-    return queue
-
-
-def _optional_float(options: dict[str, Any], key: str) -> float | None:
-    value = options.pop(key, None)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"Handoff queue option '{key}' must be a number.") from e
-
-
-def _int(options: dict[str, Any], key: str, default: int) -> int:
-    value = options.pop(key, None)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"Handoff queue option '{key}' must be an integer.") from e
-
-
-def _optional_str(options: dict[str, Any], key: str) -> str | None:
-    value = options.pop(key, None)
-    return None if value is None else str(value)
-
-
-__all__ = [
-    "DEFAULT_KEY_PREFIX",
-    "DEFAULT_SQLITE_PATH",
-    "Clock",
-    "HandoffQueue",
-    "StoreHandoffQueue",
-    "create_handoff_queue",
-]

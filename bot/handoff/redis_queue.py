@@ -29,10 +29,13 @@ from redis.exceptions import RedisError, WatchError
 
 from bot.handoff.errors import DuplicateTicketError, HandoffStoreError, TicketNotFoundError
 from bot.handoff.model import Ticket, TicketStatus
-from bot.handoff.queue import DEFAULT_KEY_PREFIX, Clock, StoreHandoffQueue
+from bot.handoff.queue import Clock, StoreHandoffQueue
 from bot.handoff.sla import SLAHook
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_KEY_PREFIX = "handoff:"
+"""Prefix of every key unless the endpoint config sets ``key_prefix``."""
 
 _PRIORITY_WEIGHT = 1e10
 """Seconds one priority step outweighs; Unix times stay below it until the year 2286."""

@@ -37,8 +37,10 @@ from typing import Any, TypeVar
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.handoff.config import handoff_queue_config
+from bot.handoff.factory import create_handoff_queue
 from bot.handoff.model import HandoffMessage, MessageAuthor
-from bot.handoff.queue import HandoffQueue, create_handoff_queue
+from bot.handoff.queue import HandoffQueue
 from common.errors import BotError
 
 logger = logging.getLogger(__name__)
@@ -113,14 +115,10 @@ class HandoffRelayBroker(EventBroker):
             ConfigError: If the queue config is invalid.
             HandoffStoreError: If the queue cannot be opened.
         """
-        from bot.escalation.endpoints import handoff_queue_config, prepare_sqlite_dir
-
         options = dict(broker_config.kwargs)
         queue_config = options.get("handoff_queue")
         if not isinstance(queue_config, Mapping):
             queue_config = handoff_queue_config()
-        queue_config = dict(queue_config)
-        await prepare_sqlite_dir(queue_config)
         broker = cls(
             create_handoff_queue(queue_config),
             no_ticket_cache_seconds=float(

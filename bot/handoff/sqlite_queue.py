@@ -1,6 +1,7 @@
 """The embedded handoff queue: one SQLite file (or ``:memory:``), WAL mode.
 
-All sqlite3 calls run on one dedicated worker thread that owns the connection, so the event
+The file's folder is created when the queue is opened. All sqlite3 calls run on one
+dedicated worker thread that owns the connection, so the event
 loop never blocks and the connection is never shared across threads. Read-modify-write
 operations run in ``BEGIN IMMEDIATE`` transactions, which also makes them safe when several
 processes share the file. A partial unique index keeps one open ticket per conversation.
@@ -13,6 +14,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.handoff.errors import DuplicateTicketError, HandoffStoreError, TicketNotFoundError
@@ -53,7 +55,8 @@ class SQLiteHandoffQueue(StoreHandoffQueue):
     """Handoff queue stored in SQLite.
 
     Args:
-        path: Database file, or ``:memory:`` (lost on close; for tests).
+        path: Database file (its folder is created on open), or ``:memory:`` (lost on
+            close; for tests).
         clock: Returns the current Unix time.
         claim_sla_seconds: Claim SLA; ``None`` disables it.
         reply_sla_seconds: First-reply SLA; ``None`` disables it.
@@ -109,6 +112,13 @@ class SQLiteHandoffQueue(StoreHandoffQueue):
             await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
 
     def _open(self) -> None:
+        if self.path != ":memory:":
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise HandoffStoreError(
+                    f"Cannot create the SQLite handoff queue's folder ({e.strerror})."
+                ) from e
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")

@@ -29,7 +29,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.handoff.queue import HandoffQueue, create_handoff_queue
+from bot.handoff.config import handoff_queue_config
+from bot.handoff.factory import create_handoff_queue
+from bot.handoff.queue import HandoffQueue
 from bot.inbox.audit import AuditLog
 from bot.inbox.auth import (
     AuthError,
@@ -131,10 +133,7 @@ class InboxInput(InputChannel):
         Returns:
             The service.
         """
-        from bot.escalation.endpoints import handoff_queue_config, prepare_sqlite_dir
-
         config = dict(self.queue_config) if self.queue_config else handoff_queue_config()
-        await prepare_sqlite_dir(config)
         queue = create_handoff_queue(config)
         await queue.initialize()
         self._queue = queue

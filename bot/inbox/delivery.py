@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Protocol
 
 from bot.handoff.errors import HandoffError
+from bot.handoff.outbound import outbound_registry
 from bot.handoff.queue import HandoffQueue
 from bot.inbox.db import InboxDB
 from common.errors import BotError
@@ -39,7 +40,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 
 
 class Deliverer(Protocol):
-    """Sends a text to a conversation (``channels.base.OutboundRegistry`` is one)."""
+    """Sends a text to a conversation (:class:`~bot.handoff.outbound.OutboundRegistry` is one)."""
 
     async def deliver(self, sender_id: str, text: str, *, author: str = "agent") -> str:
         """Send ``text`` to ``sender_id``; returns the channel used."""
@@ -93,8 +94,6 @@ class DeliveryWorker:
 
     def _sender(self) -> Deliverer:
         if self._deliverer is None:
-            from channels.base import outbound_registry
-
             return outbound_registry()
         return self._deliverer
 

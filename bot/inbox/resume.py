@@ -17,6 +17,7 @@ from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, ConversationResumed
 
+from bot.handoff.outbound import outbound_registry
 from common.errors import BotError
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,6 @@ class RasaResumer:
 
     def _registry(self) -> Any:
         if self._outbound is None:
-            from channels.base import outbound_registry
-
             return outbound_registry()
         return self._outbound
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.handoff.model import HandoffMessage, MessageAuthor, Ticket, TicketStatus
+from bot.handoff.outbound import outbound_registry
 from bot.handoff.queue import HandoffQueue
 from bot.inbox import access
 from bot.inbox.audit import AuditLog
@@ -37,8 +38,6 @@ class StateNotifier:
 
     async def notify(self, sender_id: str, state: str) -> None:
         """Send the handoff state through the outbound registry; failures are logged."""
-        from channels.base import outbound_registry
-
         try:
             await outbound_registry().notify_state(sender_id, state)  # type: ignore[arg-type]
         except BotError as e:

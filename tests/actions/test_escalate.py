@@ -16,8 +16,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalate import ActionEscalate
 from bot.escalation.config import EscalationConfig, load_escalation_config
+from bot.handoff.factory import create_handoff_queue
 from bot.handoff.model import TicketStatus
-from bot.handoff.queue import HandoffQueue, create_handoff_queue
+from bot.handoff.queue import HandoffQueue
 from bot.handoff.sqlite_queue import SQLiteHandoffQueue
 from tests.support.trackers import bot, tracker, user
 

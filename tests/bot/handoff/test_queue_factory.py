@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.handoff import HandoffQueue, HandoffStoreError, Ticket, create_handoff_queue
-from bot.handoff.queue import DEFAULT_SQLITE_PATH
+from bot.handoff.config import DEFAULT_SQLITE_PATH, handoff_queue_config
 from bot.handoff.redis_queue import RedisHandoffQueue
 from bot.handoff.sqlite_queue import SQLiteHandoffQueue
 from common.errors import ConfigError
@@ -19,6 +21,23 @@ def test_default_is_sqlite() -> None:
     assert isinstance(queue, SQLiteHandoffQueue)
     assert queue.path == DEFAULT_SQLITE_PATH
     assert isinstance(create_handoff_queue(None), SQLiteHandoffQueue)
+
+
+def test_the_factory_and_the_reader_agree_on_the_default(tmp_path: Path) -> None:
+    from_reader = create_handoff_queue(handoff_queue_config(tmp_path / "absent.yml"))
+    without_path = create_handoff_queue({"type": "sqlite"})
+    assert isinstance(from_reader, SQLiteHandoffQueue)
+    assert isinstance(without_path, SQLiteHandoffQueue)
+    assert from_reader.path == without_path.path == DEFAULT_SQLITE_PATH == ".cache/handoff.db"
+
+
+async def test_the_default_queue_opens_in_a_fresh_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with create_handoff_queue({}, clock=clock) as queue:
+        await queue.enqueue(Ticket.new("c", "webchat", "u", START))
+    assert (tmp_path / ".cache" / "handoff.db").is_file()
 
 
 def test_sqlite_with_path_and_sla() -> None:

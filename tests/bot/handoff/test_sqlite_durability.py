@@ -116,3 +116,19 @@ async def test_close_and_initialize_again(tmp_path: Path, clock: FakeClock) -> N
     await queue.initialize()
     assert (await queue.get(ticket.id)).id == ticket.id
     await queue.close()
+
+
+async def test_opening_creates_the_files_folder(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "nested" / "deeper" / "queue.db"
+    async with SQLiteHandoffQueue(str(path), clock=clock) as queue:
+        await queue.enqueue(_ticket())
+    assert path.is_file()
+
+
+async def test_a_folder_that_cannot_be_made_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    queue = SQLiteHandoffQueue(str(blocker / "queue.db"))
+    with pytest.raises(HandoffStoreError) as info:
+        await queue.initialize()
+    assert info.value.status_code == 503

@@ -14,10 +14,10 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from bot.handoff import Ticket
+from bot.handoff.outbound import outbound_registry
 from bot.inbox.auth import UserStore
 from bot.inbox.channel import InboxInput
 from bot.inbox.db import InboxDB
-from channels.base import outbound_registry
 from loopback.ports import free_port
 from tests.support.inbox import make_ticket
 

@@ -1,8 +1,13 @@
-"""The handoff queue settings under ``handoff_queue:`` in the bot's ``endpoints.yml``."""
+"""The handoff queue settings: ``handoff_queue:`` in the bot's ``endpoints.yml``.
+
+The action server (escalation), the inbox and the relay broker all open the queue from
+this one key, so they share one queue. Without the file or the key the queue is SQLite
+at :data:`DEFAULT_SQLITE_PATH`, the same default :func:`~bot.handoff.factory.create_handoff_queue`
+uses for a SQLite config without a ``path``.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -14,10 +19,22 @@ from ruamel.yaml.error import YAMLError as RuamelYAMLError
 
 from common.errors import ConfigError
 
+__all__ = [
+    "DEFAULT_ENDPOINTS",
+    "DEFAULT_QUEUE_CONFIG",
+    "DEFAULT_SQLITE_PATH",
+    "ENDPOINTS_ENV",
+    "QUEUE_KEY",
+    "endpoints_path",
+    "handoff_queue_config",
+]
+
 ENDPOINTS_ENV = "BOT_ENDPOINTS"
 DEFAULT_ENDPOINTS = "endpoints.yml"
 QUEUE_KEY = "handoff_queue"
-DEFAULT_QUEUE_CONFIG: dict[str, Any] = {"type": "sqlite", "path": ".cache/handoff.db"}
+DEFAULT_SQLITE_PATH = ".cache/handoff.db"
+"""The SQLite queue file when no ``path`` is configured (its folder is created on open)."""
+DEFAULT_QUEUE_CONFIG: dict[str, Any] = {"type": "sqlite", "path": DEFAULT_SQLITE_PATH}
 
 
 def endpoints_path(path: str | os.PathLike[str] | None = None) -> Path:
@@ -32,8 +49,8 @@ def handoff_queue_config(path: str | os.PathLike[str] | None = None) -> dict[str
         path: The endpoints file; see :func:`endpoints_path`.
 
     Returns:
-        A copy of the mapping, or SQLite under ``.cache/handoff.db`` when the file or the
-        key is missing.
+        A copy of the mapping, or :data:`DEFAULT_QUEUE_CONFIG` (SQLite under
+        ``.cache/handoff.db``) when the file or the key is missing.
 
     Raises:
         ConfigError: If the file is not YAML or the key is not a mapping.
@@ -56,15 +73,3 @@ def handoff_queue_config(path: str | os.PathLike[str] | None = None) -> dict[str
     if not isinstance(section, dict):
         raise ConfigError(f"'{QUEUE_KEY}' in {file} must be a mapping.")
     return dict(section)
-
-
-async def prepare_sqlite_dir(config: dict[str, Any]) -> None:
-    """Create the parent folder of a SQLite queue file (off the event loop).
-
-    Args:
-        config: A handoff queue config.
-    """
-    kind = str(config.get("type") or "sqlite").lower()
-    path = str(config.get("path") or "")
-    if kind == "sqlite" and path and path != ":memory:":
-        await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)

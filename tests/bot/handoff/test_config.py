@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.escalation.endpoints import DEFAULT_QUEUE_CONFIG, handoff_queue_config
+from bot.handoff.config import DEFAULT_QUEUE_CONFIG, handoff_queue_config
 from common.errors import ConfigError
 
 
