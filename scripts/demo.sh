@@ -2,7 +2,8 @@
 # Run the sample bot: the action server and the Rasa server, on embedded defaults
 # (in-memory tracker and lock stores; no Redis). Ctrl-C stops both.
 # The Rasa server listens on 127.0.0.1 only (INTERFACE=0.0.0.0 opens it to the network), and
-# its HTTP API (trackers, model) needs the token kept in .cache/demo-api-token.
+# its HTTP API (trackers, model) needs the token kept in .cache/demo-api-token. The action
+# server listens on 127.0.0.1 only (ACTIONS_INTERFACE overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:-models/pinecrest.tar.gz}
@@ -23,7 +24,9 @@ if [[ ! -s $ADMIN_FILE ]]; then
     .venv/bin/python -m bot.inbox add-user admin --role admin --password-stdin < "$ADMIN_FILE"
 fi
 
-.venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" &
+# rasa-sdk has no interface option; Sanic's SANIC_HOST keeps the action server on loopback
+# (it has no authentication of its own, and only the Rasa server on this machine calls it).
+SANIC_HOST=${ACTIONS_INTERFACE:-127.0.0.1} .venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" &
 actions_pid=$!
 trap 'kill $actions_pid 2>/dev/null || true' EXIT
 
