@@ -176,9 +176,7 @@ def render(blocks: Sequence[Block]) -> bytes:
             marker = "-" if block.kind == "bullet" else f"{block.label}."
             pdf.set_x(pdf.l_margin + 3)
             pdf.cell(6, 5.5, marker)
-            pdf.multi_cell(
-                width - 9, 5.5, block.text, markdown=True, new_x="LMARGIN", new_y="NEXT"
-            )
+            pdf.multi_cell(width - 9, 5.5, block.text, markdown=True, new_x="LMARGIN", new_y="NEXT")
             pdf.ln(0.8)
         else:
             pdf.set_font("Helvetica", size=10.5)
