@@ -66,7 +66,7 @@ class GateConfig:
 
     Attributes:
         min_relevance: Lowest calibrated relevance probability. 0.5 is the calibration's
-            own border (with the default calibration, a cosine of 0.27).
+            own border (with the default calibration, a cosine of 0.26).
         min_mean_logprob: Lowest mean token log-probability. Stricter than the
             guardrails' -2.5: an answer written from passages mostly copies them, which a
             fine-tuned model does confidently; a low value means it wrote from elsewhere.
