@@ -16,7 +16,7 @@ from training.knowledge.document import RejectedFile
 
 
 def iter_files(root: Path, exclude: Path | None = None) -> Iterator[Path]:
-    """List the regular files under ``root``, recursively, in sorted order.
+    """List the regular files under ``root``, recursively, sorted by relative path.
 
     Args:
         root: The knowledge folder.
@@ -26,6 +26,10 @@ def iter_files(root: Path, exclude: Path | None = None) -> Iterator[Path]:
         The paths of the files.
 
     """
+    yield from sorted(_walk(root, exclude), key=lambda p: p.relative_to(root).as_posix())
+
+
+def _walk(root: Path, exclude: Path | None) -> Iterator[Path]:
     skip = exclude.resolve() if exclude is not None else None
     for folder, dirs, files in os.walk(root):
         here = Path(folder)
