@@ -30,6 +30,10 @@ COMMANDS = MappingProxyType(
             "training.discover.apply_cli",
             "turn a reviewed intents_proposed.yml into Rasa NLU YAML",
         ),
+        "kb": (
+            "training.knowledge.cli",
+            "turn a help-centre folder into redacted knowledge chunks and their vectors",
+        ),
         "export-feedback": (
             "training.feedback.cli",
             "write agents' replies and corrections as NLU examples and generation pairs",
