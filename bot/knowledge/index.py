@@ -178,6 +178,16 @@ class KnowledgeIndex:
         return len(self._lexical)
 
     @property
+    def lexical(self) -> LexicalIndex:
+        """The lexical retriever alone (and the chunk store)."""
+        return self._lexical
+
+    @property
+    def vectors(self) -> VectorIndex:
+        """The dense retriever alone."""
+        return self._vectors
+
+    @property
     def dim(self) -> int:
         """The embedding dimension."""
         return self._vectors.dim

@@ -24,9 +24,11 @@ evidence under BM25 and, at 100,000 chunks, matching them would score most of th
 Threads: one connection, opened with ``check_same_thread=False`` and used under a lock.
 An index is built in memory (so :meth:`LexicalIndex.build` needs no folder) and saved with
 SQLite's backup API; several connections to one in-memory database would need SQLite's
-shared cache, which SQLite discourages. A query takes a few milliseconds at 100,000 chunks
-(docs/knowledge.md, "Retrieval"), far less than writing an answer, so serialising them
-costs nothing that matters. A saved index is opened read-only (``mode=ro``).
+shared cache, which SQLite discourages. A query takes milliseconds on a help centre's
+few thousand chunks and about 60 ms (p50) at 100,000 (docs/knowledge.md, "Retrieval"),
+well under the time to write an answer, so serialising them costs little; SQLite releases
+the GIL while it runs, so the lock is what keeps the connection safe. A saved index is
+opened read-only (``mode=ro``).
 """
 
 from __future__ import annotations
