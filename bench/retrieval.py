@@ -149,11 +149,15 @@ class HashVectorEmbedder:
         return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
-def rss_mb() -> float:
-    """The current resident set size in MiB (Linux), else the peak."""
+def rss_mb(field: str = "VmRSS") -> float:
+    """The resident set size in MiB (Linux; ``VmHWM`` for this process's peak), else the peak.
+
+    ``getrusage``'s peak is not used where ``/proc`` has it: it survives ``exec``, so a
+    child would report its parent's peak at the fork.
+    """
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -204,7 +208,7 @@ def serve(folder: Path, queries_file: Path) -> dict[str, Any]:
         "rss_after_load_mb": round(loaded, 1),
         "index_rss_mb": round(loaded - before, 1),
         "rss_after_queries_mb": round(rss_mb(), 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(rss_mb("VmHWM"), 1),
         "lexical": lexical,
         "dense": dense,
         "fused": fused,
