@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo train test test-fast lint typecheck bench-intents bench-generation bench-soak bench-handoff bench-discovery bench-prepare bench-sentiment clean
+.PHONY: setup demo train test test-fast lint typecheck bench-intents bench-generation bench-soak bench-handoff bench-discovery bench-prepare bench-sentiment bench-retrieval clean
 
 setup:  ## make .venv (Python 3.10) and install everything; a second run takes seconds
 	@scripts/setup.sh
@@ -60,6 +60,9 @@ bench-prepare: setup  ## python -m training prepare on generated conversations
 
 bench-sentiment: setup  ## the escalation sentiment check against plain VADER
 	$(PY) bench/sentiment.py
+
+bench-retrieval: setup  ## hybrid knowledge retrieval at 100,000 chunks: build, memory, p95
+	$(PY) bench/retrieval.py
 
 clean:
 	rm -rf $(MODEL_DIR) .pytest_cache .mypy_cache .ruff_cache
