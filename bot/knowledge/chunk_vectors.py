@@ -4,11 +4,12 @@
 
 - ``embeddings.npy``: a float32 matrix, one unit-length row per distinct chunk text;
 - ``embeddings.json``: ``{"model", "dimension", "count", "digest", "rows"}``, where ``rows``
-  maps a chunk's :func:`~bot.knowledge.chunks.content_hash` to its row, and ``digest`` is
+  maps a chunk's :attr:`~bot.knowledge.chunks.Chunk.embedding_key` (the hash of the
+  title, heading path and text it is embedded from) to its row, and ``digest`` is
   the BLAKE2b of the matrix, so that a matrix and an index from different runs are never
   paired.
 
-The index looks a chunk's vector up by ``chunk.hash``; ingest reuses the vectors of
+The index looks a chunk's vector up by ``chunk.embedding_key``; ingest reuses the vectors of
 unchanged texts on a re-run.
 """
 
@@ -57,7 +58,7 @@ class ChunkVectors:
         """Return the vector of a chunk text, or None if it has none.
 
         Args:
-            chunk_hash: The chunk's content hash.
+            chunk_hash: The chunk's ``embedding_key``.
 
         Returns:
             A row of the matrix.

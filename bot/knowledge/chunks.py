@@ -82,6 +82,24 @@ class Chunk:
         """
         return cls(chunk_id, doc_id, title, section, text, source, content_hash(text))
 
+    def embedding_text(self) -> str:
+        """The text the chunk is embedded from: its title, heading path and passage.
+
+        Ingest (``python -m training kb``) and the index embed chunks from this one text, so
+        their vectors are interchangeable.
+
+        Returns:
+            The title and section joined by " > ", a blank line, then the text (empty parts
+            left out).
+        """
+        heading = " > ".join(part for part in (self.title, self.section) if part)
+        return f"{heading}\n\n{self.text}" if heading else self.text
+
+    @property
+    def embedding_key(self) -> str:
+        """:func:`content_hash` of :meth:`embedding_text`: what a stored vector is keyed by."""
+        return content_hash(self.embedding_text())
+
     def to_dict(self) -> dict[str, str]:
         """The chunk as a JSON object."""
         return {

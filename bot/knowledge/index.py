@@ -291,20 +291,15 @@ class KnowledgeIndex:
 
 
 def embedding_text(chunk: Chunk) -> str:
-    """The text a chunk is embedded from: its title, heading path and passage.
-
-    The knowledge ingest step must embed chunks the same way when it passes precomputed
-    vectors to :meth:`KnowledgeIndex.build`.
+    """The text a chunk is embedded from (:meth:`Chunk.embedding_text`).
 
     Args:
         chunk: The chunk.
 
     Returns:
-        The title and section joined by " > ", a blank line, then the text (empty parts
-        left out).
+        Its title and heading path, a blank line, then its text.
     """
-    heading = " > ".join(part for part in (chunk.title, chunk.section) if part)
-    return f"{heading}\n\n{chunk.text}" if heading else chunk.text
+    return chunk.embedding_text()
 
 
 def embedder_dim(embedder: Embedder) -> int:

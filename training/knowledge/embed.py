@@ -1,5 +1,9 @@
 """Incremental embedding: only chunk texts whose hash is new are sent to the encoder.
 
+A chunk is embedded from :meth:`~bot.knowledge.chunks.Chunk.embedding_text` (title,
+heading path and passage), the same text the knowledge index embeds, and its vector is
+keyed by :attr:`~bot.knowledge.chunks.Chunk.embedding_key`.
+
 The previous run's vectors (:mod:`bot.knowledge.chunk_vectors`) are reused for every hash
 they hold, provided they were made by the same model and the files are intact; otherwise
 everything is embedded again, and the report says why. Identical texts (a disclaimer that
@@ -68,7 +72,7 @@ def embed_chunks(
     """
     texts: dict[str, str] = {}
     for chunk in chunks:
-        texts.setdefault(chunk.hash, chunk.text)
+        texts.setdefault(chunk.embedding_key, chunk.embedding_text())
     previous, reason = _previous(out, model_name)
     reusable = previous.rows if previous is not None else {}
     todo = [h for h in texts if h not in reusable]

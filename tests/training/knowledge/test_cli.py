@@ -77,7 +77,7 @@ def test_end_to_end_then_a_rerun_reuses_every_vector(tmp_path, kb, fakes, caplog
     assert contact[1].text == "[PERSON_1] handles complaints: [EMAIL_1]."
     assert all(c.source == "https://help.example/contact" for c in contact)
     vectors = read_chunk_vectors(out)
-    assert set(vectors.rows) == {c.hash for c in chunks} and vectors.model
+    assert set(vectors.rows) == {c.embedding_key for c in chunks} and vectors.model
     report = json.loads((out / "report.json").read_text())
     assert report["redacted"] == {"EMAIL": 1, "PERSON": 1}
     assert report["kept"] == {"EMAIL": 1, "PHONE": 1}

@@ -128,15 +128,15 @@ def test_a_rerun_embeds_only_the_chunks_whose_hash_is_new(tmp_path, kb, redactor
     )
     second = CountingEmbedder()
     result = run(tmp_path, redactor, second)
-    assert second.seen == ["Warm wash, 30 degrees."]
+    assert second.seen == ["Down jackets > Washing\n\nWarm wash, 30 degrees."]
     assert (result.report.embedded, result.report.reused) == (1, 2)
     vectors = read_chunk_vectors(tmp_path / "out")
-    assert set(vectors.rows) == {c.hash for c in result.chunks}
+    assert set(vectors.rows) == {c.embedding_key for c in result.chunks}
     for chunk in result.chunks:
-        expected = before.get(chunk.hash)
+        expected = before.get(chunk.embedding_key)
         if expected is None:
-            expected = CountingEmbedder().encode([chunk.text])[0]
-        np.testing.assert_array_equal(vectors.vector(chunk.hash), expected)
+            expected = CountingEmbedder().encode([chunk.embedding_text()])[0]
+        np.testing.assert_array_equal(vectors.vector(chunk.embedding_key), expected)
 
     third = CountingEmbedder()
     result = run(tmp_path, redactor, third)
