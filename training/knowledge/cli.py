@@ -56,6 +56,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a product or brand name the name finder must not redact as a person (repeatable)",
     )
     parser.add_argument(
+        "--redact-names",
+        action="store_true",
+        help="redact person names too (off by default: help-centre text is the company's own, "
+        "and the name finder takes product names and table headers for people)",
+    )
+    parser.add_argument(
         "--no-embed", action="store_true", help="write the chunks only, no MiniLM vectors"
     )
     parser.add_argument("--device", default="cpu", help="encoder device: cpu, cuda or auto")
@@ -82,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
             chunk_chars=args.chunk_chars,
             keep=tuple(args.keep),
             not_names=tuple(args.not_a_name),
+            redact_names=args.redact_names,
             embed=not args.no_embed,
             progress=not args.no_progress,
         )

@@ -48,6 +48,8 @@ class KbOptions:
         chunk_chars: The largest chunk, in characters.
         keep: Strings never redacted (the company's own support email, phone...).
         not_names: Product and brand names the name finder must not take for people.
+        redact_names: Whether person names are redacted too (off: see
+            :func:`~training.knowledge.redact.knowledge_redaction_config`).
         embed: Whether to compute the chunk vectors.
         progress: Whether to show a progress bar.
 
@@ -59,6 +61,7 @@ class KbOptions:
     chunk_chars: int = DEFAULT_CHUNK_CHARS
     keep: tuple[str, ...] = field(default_factory=tuple)
     not_names: tuple[str, ...] = field(default_factory=tuple)
+    redact_names: bool = False
     embed: bool = True
     progress: bool = True
 
@@ -110,7 +113,9 @@ def build_knowledge_base(
     root, files = _list_files(options.input, options.out)
     report = KbReport(input=str(options.input), out=str(options.out))
     knowledge_redactor = KnowledgeRedactor(
-        redactor or Redactor(knowledge_redaction_config(options.not_names)), options.keep
+        redactor
+        or Redactor(knowledge_redaction_config(options.not_names, names=options.redact_names)),
+        options.keep,
     )
     timings: defaultdict[str, float] = defaultdict(float)
     chunks: list[Chunk] = []

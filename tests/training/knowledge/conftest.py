@@ -41,7 +41,7 @@ class CountingEmbedder:
 
 @pytest.fixture(scope="session")
 def redactor() -> Redactor:
-    return Redactor(knowledge_redaction_config(), name_finder=AnnaNames())
+    return Redactor(knowledge_redaction_config(names=True), name_finder=AnnaNames())
 
 
 @pytest.fixture

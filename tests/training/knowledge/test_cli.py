@@ -52,6 +52,7 @@ def kb(tmp_path: Path) -> Path:
 def test_the_command_table_maps_kb_to_its_module():
     assert COMMANDS["kb"][0] == "training.knowledge.cli"
     args = build_parser(["kb"]).parse_args(["kb", "--input", "in", "--out", "o"])
+    assert args.redact_names is False
     assert args.chunk_chars == 800 and args.max_file_bytes == 20 * 1024 * 1024
     assert args.keep == [] and args.no_embed is False
     assert args.handler.__module__ == "training.knowledge.cli"
@@ -61,7 +62,7 @@ def test_end_to_end_then_a_rerun_reuses_every_vector(tmp_path, kb, fakes, caplog
     caplog.set_level(logging.INFO)
     out = tmp_path / "out"
     argv = ["kb", "--input", str(kb), "--out", str(out), "--no-progress"]
-    argv += ["--keep", "help@pinecrest.example", "--keep", "+1 800 555 0100"]
+    argv += ["--keep", "help@pinecrest.example", "--keep", "+1 800 555 0100", "--redact-names"]
     assert main(argv) == 0
     chunks = list(read_chunks(out / "chunks.jsonl"))
     assert {c.doc_id for c in chunks} == {

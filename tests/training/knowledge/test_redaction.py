@@ -1,7 +1,9 @@
 """Redaction of knowledge documents: PII replaced and counted, the allow-list spared."""
 
+from common.privacy import Redactor
+from tests.training.knowledge.conftest import AnnaNames
 from training.knowledge.document import Document, Section
-from training.knowledge.redact import KnowledgeRedactor
+from training.knowledge.redact import KnowledgeRedactor, knowledge_redaction_config
 
 DOC = Document(
     "contact.md",
@@ -37,3 +39,23 @@ def test_the_allow_list_keeps_the_company_contacts_in_any_format(redactor):
     assert "+44 20 7946 0958" not in text and "anna.b@gmail.com" not in text
     assert result.kept == {"EMAIL": 1, "PHONE": 1}
     assert result.redacted == {"EMAIL": 3, "PHONE": 1, "PERSON": 1}
+
+
+def test_names_are_left_alone_by_default_and_structured_pii_is_not():
+    config = knowledge_redaction_config()
+    assert "PERSON" not in config.types
+    assert {"EMAIL", "PHONE", "CARD", "IBAN", "ORDER_ID"} <= config.types
+    redactor = KnowledgeRedactor(Redactor(config, name_finder=AnnaNames()))
+    doc = Document(
+        "faq.md",
+        "Gift cards",
+        "faq.md",
+        "markdown",
+        (Section("Gift cards", "Gift cards are sold by Anna. Write to anna.b@gmail.com."),),
+    )
+    result = redactor.redact(doc)
+    text = result.document.sections[0].text
+    assert "Anna" in text and "anna.b@gmail.com" not in text
+    assert result.redacted == {"EMAIL": 1}
+    named = knowledge_redaction_config(names=True)
+    assert "PERSON" in named.types and named.name_proper_noun_fallback is False
