@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rasa.core.agent import Agent
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -310,3 +314,92 @@ def test_an_index_of_another_embedding_size_is_not_loaded(
     component = KnowledgeRetriever.load(*args)
     assert component.index is None
     assert _private_copies() == copies  # the copy made for it was removed
+
+
+_TINY_CONFIG = """\
+recipe: default.v1
+language: en
+assistant_id: knowledge-component-test
+pipeline:
+  - name: WhitespaceTokenizer
+  - name: KeywordIntentClassifier
+  - name: bot.nlu.knowledge_index.KnowledgeRetriever
+    chunks: kb
+    top_k: 2
+policies: []
+"""
+_TINY_NLU = """\
+version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - hello
+    - hi there
+- intent: payment
+  examples: |
+    - Klarna
+    - pay
+"""
+
+
+def _rasa_train_nlu(workdir: Path, name: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "nlu",
+        "--config",
+        "config.yml",
+        "--nlu",
+        "nlu.yml",
+        "--out",
+        "models",
+        "--fixed-model-name",
+        name,
+    ]
+    root = Path(__file__).resolve().parents[3]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    result = subprocess.run(
+        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.slow
+async def test_rasa_train_nlu_puts_the_index_in_the_model(
+    tmp_path: Path, embedders: list[CountingEmbedder]
+) -> None:
+    # The chunks' stored vectors come from the hashing embedder (recorded under MiniLM's
+    # name), so `rasa train` never loads MiniLM; the in-process load below uses the fake.
+    (tmp_path / "config.yml").write_text(_TINY_CONFIG, encoding="utf-8")
+    (tmp_path / "nlu.yml").write_text(_TINY_NLU, encoding="utf-8")
+    write_chunks_folder(tmp_path / "kb", SAMPLE_CHUNKS[:-1], HashingEmbedder())
+    first = _rasa_train_nlu(tmp_path, "first")
+    assert (
+        "Knowledge index trained: 7 chunks, 7 stored vectors reused" in first.stdout + first.stderr
+    )
+
+    # Editing the knowledge retrains the component, and only it.
+    write_chunks_folder(tmp_path / "kb", SAMPLE_CHUNKS, HashingEmbedder())
+    second = _rasa_train_nlu(tmp_path, "second")
+    log = second.stdout + second.stderr
+    assert "Knowledge index trained: 8 chunks" in log
+    assert "Restored component 'KeywordIntentClassifier' from cache." in log
+
+    agent = await asyncio.to_thread(Agent.load, str(tmp_path / "models" / "second.tar.gz"))
+    parsed = await agent.parse_message("do you take Klarna")
+    assert parsed["intent"]["name"] == "payment"
+    hits = parsed[KNOWLEDGE]
+    assert [set(hit) for hit in hits] == [HIT_KEYS, HIT_KEYS]
+    assert hits[0]["chunk_id"] == "policies/payment.md#0"
+    assert json.loads(json.dumps(parsed))[KNOWLEDGE] == hits
+    french = await agent.parse_message("veste légère pluie")
+    assert french[KNOWLEDGE][0]["chunk_id"] == "fr/veste.md#0"  # the chunk added last
+    assert KNOWLEDGE not in await agent.parse_message("/greet")
