@@ -36,9 +36,14 @@ not searched has no :data:`KNOWLEDGE` key; one searched without a match has an e
 
 Threads: Rasa 3.6 runs the NLU graph synchronously (``dask.get``, the synchronous
 scheduler) inside the async ``MessageProcessor.parse_message``, so :meth:`process` runs
-on the server's event loop, like every other NLU component. A search costs one MiniLM
-query encoding (about 15-25 ms on a CPU core) plus the fused search (a few ms at
-help-centre sizes, about 100 ms p95 at 100,000 chunks; ``docs/knowledge.md``).
+on the server's event loop, like every other NLU component, and must stay fast. A search
+is one MiniLM query encoding plus the fused search. On the sample help centre (330 chunks,
+2-core CPU shared with other jobs) that took 31 ms p50, 59 ms p95, of which the search
+itself 0.4 ms p50, 4 ms p95; at 100,000 chunks the search is about 100 ms p95
+(``docs/knowledge.md``). MiniLM encodes with one torch thread (option ``threads``): with
+torch's default of one per core, encoding one query took 77 ms p50 and 233 ms p95 on the
+same loaded machine instead of 21 and 36 (:class:`common.embeddings.MiniLMEmbedder`
+explains why).
 
 Component type: registered as an intent classifier, like
 :class:`bot.nlu.response_generator.ResponseGenerator` (Rasa's recipe only loads trained
@@ -79,25 +84,27 @@ MAX_TOP_K = 20
 MAX_TEXT_CHARS = 4000
 MIN_TEXT_CHARS = 100
 MAX_FIELD_CHARS = 300
+MAX_THREADS = 64
 _DEVICE = re.compile(r"cpu|auto|cuda(:\d+)?")
 # Keys Rasa itself may put into a component's config.
 _RASA_KEYS = {"name", "class", "needs", "finetuning_epoch_fraction"}
 
 
-def load_embedder(device: str) -> Embedder:
+def load_embedder(device: str, threads: int | None) -> Embedder:
     """Return the query and chunk encoder: the packaged MiniLM (loaded on first use).
 
     Tests replace this function with one that returns a fake.
 
     Args:
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
+        threads: Torch threads while encoding (restored afterwards); None: torch's own.
 
     Returns:
         The embedder.
     """
     from common.embeddings import MiniLMEmbedder
 
-    return MiniLMEmbedder(device=device)
+    return MiniLMEmbedder(device=device, threads=threads)
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,7 @@ class RetrieverOptions:
         route_intents: Intents whose messages are searched; None: every message.
         max_text_chars: Longest passage text attached (longer ones are cut at a word).
         device: Where MiniLM runs.
+        threads: Torch threads while MiniLM encodes; None keeps torch's setting.
         registry_name: The name the loaded index is registered under.
     """
 
@@ -118,6 +126,7 @@ class RetrieverOptions:
     route_intents: frozenset[str] | None
     max_text_chars: int
     device: str
+    threads: int | None
     registry_name: str
 
     @classmethod
@@ -153,6 +162,9 @@ class RetrieverOptions:
             route_intents=_route_intents(merged["route_intents"]),
             max_text_chars=_int_option(merged, "max_text_chars", MIN_TEXT_CHARS, MAX_TEXT_CHARS),
             device=_device(merged["device"]),
+            threads=None
+            if merged["threads"] is None
+            else _int_option(merged, "threads", 1, MAX_THREADS),
             registry_name=_name(merged["registry_name"]),
         )
 
@@ -269,6 +281,7 @@ class KnowledgeRetriever(GraphComponent):
             "route_intents": None,
             "max_text_chars": 1000,
             "device": "cpu",
+            "threads": 1,
             "registry_name": DEFAULT_NAME,
         }
 
@@ -329,7 +342,9 @@ class KnowledgeRetriever(GraphComponent):
             TrainingDataError: If the folder has no ``chunks.jsonl`` (run
                 ``python -m training kb``), or the chunks are malformed.
         """
-        built = build_from_folder(self.options.chunks, load_embedder(self.options.device))
+        built = build_from_folder(
+            self.options.chunks, load_embedder(self.options.device, self.options.threads)
+        )
         try:
             with self._model_storage.write_to(self._resource) as directory:
                 built.index.save(Path(directory))
@@ -368,7 +383,7 @@ class KnowledgeRetriever(GraphComponent):
             logger.error("Could not copy the knowledge index; knowledge is off: %s", e)
             return cls(config, model_storage, resource, execution_context)
         try:
-            index = KnowledgeIndex.load(folder, load_embedder(options.device))
+            index = KnowledgeIndex.load(folder, load_embedder(options.device, options.threads))
         except (BotError, OSError, ValueError) as e:
             shutil.rmtree(folder, ignore_errors=True)
             logger.error("Could not load the knowledge index; knowledge is off: %s", e)

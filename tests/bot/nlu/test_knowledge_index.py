@@ -37,7 +37,7 @@ from bot.nlu.knowledge_index import (
 from common.errors import ConfigError, TrainingDataError
 from tests.support.generation import HashingEmbedder
 from tests.support.knowledge import CountingEmbedder, write_chunks_folder
-from tests.support.retrieval import SAMPLE_CHUNKS
+from tests.support.retrieval import SAMPLE_CHUNKS, FixedDimEmbedder
 
 HIT_KEYS = {"chunk_id", "title", "section", "source", "text", "score", "cosine"}
 
@@ -47,8 +47,8 @@ def embedders(monkeypatch: pytest.MonkeyPatch) -> list[CountingEmbedder]:
     """Replace the MiniLM loader with hashing fakes; returns every embedder handed out."""
     made: list[CountingEmbedder] = []
 
-    def fake(device: str) -> CountingEmbedder:
-        assert device == "cpu"
+    def fake(device: str, threads: int | None) -> CountingEmbedder:
+        assert (device, threads) == ("cpu", 1)
         made.append(CountingEmbedder(HashingEmbedder()))
         return made[-1]
 
@@ -108,6 +108,8 @@ def test_registered_with_the_default_recipe() -> None:
         ({"max_text_chars": 99}, "max_text_chars"),
         ({"max_text_chars": 4001}, "max_text_chars"),
         ({"device": "gpu"}, "device"),
+        ({"threads": 0}, "threads"),
+        ({"threads": 1.5}, "threads"),
         ({"registry_name": ""}, "registry_name"),
     ],
 )
@@ -123,14 +125,16 @@ def test_good_options_are_read(tmp_path: Path) -> None:
         "route_intents": ["nlu_fallback", " product_question"],
         "max_text_chars": 100,
         "device": "cuda:1",
+        "threads": None,
         "name": "bot.nlu.knowledge_index.KnowledgeRetriever",
     }
     options = KnowledgeRetriever.create(*_args(tmp_path, **config)).options
     assert options.chunks == Path("kb") and options.top_k == 20
     assert options.route_intents == {"nlu_fallback", "product_question"}
-    assert (options.max_text_chars, options.device) == (100, "cuda:1")
+    assert (options.max_text_chars, options.device, options.threads) == (100, "cuda:1", None)
     defaults = RetrieverOptions.from_config({"chunks": "kb"})
     assert (defaults.top_k, defaults.route_intents, defaults.max_text_chars) == (5, None, 1000)
+    assert (defaults.device, defaults.threads) == ("cpu", 1)
 
 
 def test_knowledge_content_is_part_of_the_fingerprint(tmp_path: Path, kb: Path) -> None:
@@ -307,9 +311,8 @@ def test_an_index_of_another_embedding_size_is_not_loaded(
 ) -> None:
     args = _args(tmp_path / "model", chunks=str(kb))
     KnowledgeRetriever.create(*args).train(TrainingData())
-    from tests.support.retrieval import FixedDimEmbedder
-
-    monkeypatch.setattr(component_module, "load_embedder", lambda device: FixedDimEmbedder(8))
+    wrong_size = FixedDimEmbedder(8)
+    monkeypatch.setattr(component_module, "load_embedder", lambda *_: wrong_size)
     copies = _private_copies()
     component = KnowledgeRetriever.load(*args)
     assert component.index is None
