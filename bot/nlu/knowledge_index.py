@@ -38,9 +38,9 @@ Threads: Rasa 3.6 runs the NLU graph synchronously (``dask.get``, the synchronou
 scheduler) inside the async ``MessageProcessor.parse_message``, so :meth:`process` runs
 on the server's event loop, like every other NLU component, and must stay fast. A search
 is one MiniLM query encoding plus the fused search. On the sample help centre (330 chunks,
-2-core CPU shared with other jobs) that took 31 ms p50, 59 ms p95, of which the search
-itself 0.4 ms p50, 4 ms p95; at 100,000 chunks the search is about 100 ms p95
-(``docs/knowledge.md``). MiniLM encodes with one torch thread (option ``threads``): with
+2-core CPU shared with other jobs) :meth:`process` took 30 ms p50, 70 ms p95 per message,
+of which the search itself 0.4 ms p50, 4 ms p95; at 100,000 chunks the search is about
+100 ms p95 (``docs/knowledge.md``). MiniLM encodes with one torch thread (option ``threads``): with
 torch's default of one per core, encoding one query took 77 ms p50 and 233 ms p95 on the
 same loaded machine instead of 21 and 36 (:class:`common.embeddings.MiniLMEmbedder`
 explains why).
