@@ -34,6 +34,10 @@ COMMANDS = MappingProxyType(
             "training.knowledge.cli",
             "turn a help-centre folder into redacted knowledge chunks and their vectors",
         ),
+        "kb-examples": (
+            "training.knowledge.qa_cli",
+            "build (question, passages, answer) examples for the answer writer",
+        ),
         "export-feedback": (
             "training.feedback.cli",
             "write agents' replies and corrections as NLU examples and generation pairs",
