@@ -450,3 +450,16 @@ def test_the_command_line_runs_retrieval_end_to_end(
     assert (out / "answers.md").read_text(encoding="utf-8") in printed
     assert main([*argv, "--systems", "retrieval,oracle", "--out", str(out)]) == 2
     assert main(["answers", "--kb", str(tmp_path / "none"), "--questions", str(questions)]) == 2
+
+
+@pytest.mark.slow
+def test_the_base_writer_decodes_an_answer_from_the_passages() -> None:
+    from bot.nlg.generation.model import load_tokenizer, tiny_llama
+    from training.evaluate.answer_systems import BaseModelWriter
+
+    tokenizer = load_tokenizer()
+    writer = BaseModelWriter(tiny_llama(len(tokenizer)), tokenizer, max_new_tokens=4)
+    answer = writer.write("do you ship to canada?", CHUNKS[:3])
+    assert isinstance(answer.text, str)
+    assert answer.mean_logprob is None or answer.mean_logprob <= 0.0
+    assert writer.config.temperature == 0.0
