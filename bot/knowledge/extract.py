@@ -19,7 +19,8 @@ from common.embeddings import Embedder
 
 ELLIPSIS = "…"
 _MARKUP_RE = re.compile(r"(?m)^\s*(?:#{1,6}|[-*+]|\d{1,2}[.)]|>)\s+")
-_SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"')\]]*|(?=\n)|$)")
+# A sentence ends at . ! or ? (not at a decimal point: "6.95", "1.6 kg"), or at a line end.
+_SENTENCE_RE = re.compile(r"(?:[^.!?\n]|[.!?](?=\d))+(?:[.!?]+[\"')\]]*|(?=\n)|$)")
 
 
 @dataclass(frozen=True)

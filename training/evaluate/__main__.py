@@ -1,7 +1,8 @@
 """Command line for the side-by-side evaluations.
 
-``python -m training.evaluate intents --train F --test F [--oos NAME=F]`` and
-``python -m training.evaluate responses --pairs F [--test F]``.
+``python -m training.evaluate intents --train F --test F [--oos NAME=F]``,
+``python -m training.evaluate responses --pairs F [--test F]`` and
+``python -m training.evaluate answers --kb KB_OUT --questions F [--split dev|test]``.
 """
 
 from __future__ import annotations
@@ -124,7 +125,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     responses.add_argument("--seed", type=int, default=42)
     responses.add_argument("--out", type=Path, default=Path("bench/results/responses.json"))
+    answers = sub.add_parser(
+        "answers",
+        help="knowledge answers: retrieval, base SmolLM2, ours and today's generator, same run",
+    )
+    answers.add_argument(
+        "--kb", type=Path, required=True, help="output folder of `python -m training kb`"
+    )
+    answers.add_argument("--questions", type=Path, required=True, help="question set (JSONL)")
+    answers.add_argument(
+        "--split",
+        choices=("dev", "test"),
+        default="dev",
+        help="which half (default: dev); test is for final reporting only",
+    )
+    answers.add_argument(
+        "--systems",
+        default="retrieval,base,generator",
+        help="comma-separated: retrieval,base,ours,generator (ours is not built yet)",
+    )
+    answers.add_argument(
+        "--generator-model", type=Path, help="a generator kept by `responses --save-model`"
+    )
+    answers.add_argument("--base-model", default="smollm2", help="smollm2 or tiny-random")
+    answers.add_argument("--max-new-tokens", type=int, default=80)
+    answers.add_argument(
+        "--threads", type=int, default=0, help="torch threads (0: all cores but one)"
+    )
+    answers.add_argument(
+        "--limit", type=int, default=0, help="only the first N questions of the half (0: all)"
+    )
+    answers.add_argument("--out", type=Path, default=Path("bench/results/answers"))
     return parser
+
+
+def _answers(args: argparse.Namespace) -> int:
+    from training.evaluate.answers import AnswerEvalConfig, evaluate_answers
+
+    config = AnswerEvalConfig(
+        kb=args.kb,
+        questions=args.questions,
+        split=args.split,
+        systems=tuple(s.strip() for s in args.systems.split(",") if s.strip()),
+        generator_model=args.generator_model,
+        base_model=args.base_model,
+        limit=args.limit,
+        max_new_tokens=args.max_new_tokens,
+        threads=args.threads,
+        out=args.out,
+    )
+    evaluate_answers(config)
+    sys.stdout.write((config.out / "answers.md").read_text(encoding="utf-8"))
+    sys.stdout.write(f"\nFull results: {config.out / 'answers.json'}\n")
+    return 0
 
 
 def _responses(args: argparse.Namespace) -> int:
@@ -179,9 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     ensure_offline()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
-    if args.command == "responses":
+    if args.command in ("responses", "answers"):
         try:
-            return _responses(args)
+            return _responses(args) if args.command == "responses" else _answers(args)
         except BotError as e:
             logging.getLogger(__name__).error("%s", e)
             return 2

@@ -64,3 +64,21 @@ def test_extract_passage_carries_the_citation():
     )
     assert (extract.chunk_id, extract.cosine) == ("care.md#1", 0.71)
     assert extract.text
+
+
+def test_a_decimal_point_does_not_end_a_sentence():
+    # Splitting at "6.95" sent "return shipping to us costs 6." to customers: the
+    # evaluation's unsupported-answer check caught the changed price.
+    passage = (
+        "For repairs outside warranty, return shipping to us costs 6.95; we pay to send it "
+        "back to you. The Traverse 55 weighs 1.6 kg. Pair it with a mat rated R 4.5."
+    )
+    assert sentences(passage) == [
+        "For repairs outside warranty, return shipping to us costs 6.95; we pay to send it "
+        "back to you.",
+        "The Traverse 55 weighs 1.6 kg.",
+        "Pair it with a mat rated R 4.5.",
+    ]
+    extract = extract_text("what does return shipping cost?", passage, HashingEmbedder(), 120)
+    assert "6.95" in extract
+    assert not re.search(r"\d\. \d", extract)
