@@ -10,10 +10,8 @@ without embedding anything again.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,89 +21,23 @@ from bot.knowledge.chunks import CHUNKS_FILE, Chunk, read_chunks
 from bot.knowledge.index import DEFAULT_MODEL_NAME, KnowledgeIndex, embedder_dim
 from common.embeddings import Embedder
 from common.errors import ConfigError, TrainingDataError
+from training.knowledge.questions import SPLITS, KnowledgeQuestion, read_questions
 
-SPLITS = ("dev", "test")
+__all__ = [
+    "KnowledgeQuestion",
+    "load_knowledge",
+    "product_names",
+    "read_questions",
+    "select_questions",
+]
+
 
 _NUMBERED_NAME = re.compile(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)?\s(?:-?\d+[A-Za-z]{0,2})(?![\w-])")
 
 
-@dataclass(frozen=True)
-class Question:
-    """One question of the set.
-
-    Attributes:
-        id: Stable id (``kq-0001``).
-        question: The customer's message.
-        article: The source that answers it, relative to the knowledge folder (None when
-            unanswerable).
-        answer: The reference answer (None when unanswerable).
-        answerable: Whether the knowledge base answers it.
-        split: ``dev`` or ``test``.
-    """
-
-    id: str
-    question: str
-    article: str | None
-    answer: str | None
-    answerable: bool
-    split: str
-
-
-def read_questions(path: Path) -> list[Question]:
-    """Read a question set.
-
-    Args:
-        path: The JSONL file.
-
-    Returns:
-        The questions, in file order.
-
-    Raises:
-        TrainingDataError: If the file is missing, a line is not a question, or an id repeats.
-    """
-    if not path.is_file():
-        raise TrainingDataError(f"no question set at {path}")
-    questions: list[Question] = []
-    seen: set[str] = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise TrainingDataError(f"{path}:{number}: not a JSON line") from e
-        question = _question(data, f"{path}:{number}")
-        if question.id in seen:
-            raise TrainingDataError(f"{path}:{number}: duplicate id {question.id!r}")
-        seen.add(question.id)
-        questions.append(question)
-    return questions
-
-
-def _question(data: object, where: str) -> Question:
-    if not isinstance(data, dict):
-        raise TrainingDataError(f"{where}: not a JSON object")
-    for field in ("id", "question"):
-        if not isinstance(data.get(field), str) or not data[field].strip():
-            raise TrainingDataError(f"{where}: {field!r} must be a non-empty string")
-    if data.get("split") not in SPLITS:
-        raise TrainingDataError(f"{where}: 'split' must be one of {', '.join(SPLITS)}")
-    if not isinstance(data.get("answerable"), bool):
-        raise TrainingDataError(f"{where}: 'answerable' must be true or false")
-    article, answer = data.get("article"), data.get("answer")
-    if data["answerable"] and not (isinstance(article, str) and isinstance(answer, str)):
-        raise TrainingDataError(f"{where}: an answerable question needs 'article' and 'answer'")
-    return Question(
-        id=data["id"],
-        question=data["question"],
-        article=article if isinstance(article, str) else None,
-        answer=answer if isinstance(answer, str) else None,
-        answerable=data["answerable"],
-        split=data["split"],
-    )
-
-
-def select_questions(questions: Sequence[Question], split: str, limit: int = 0) -> list[Question]:
+def select_questions(
+    questions: Sequence[KnowledgeQuestion], split: str, limit: int = 0
+) -> list[KnowledgeQuestion]:
     """Keep one half of the set, optionally only its first ``limit`` questions.
 
     Args:

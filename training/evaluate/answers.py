@@ -56,7 +56,7 @@ from training.evaluate.answer_metrics import (
     share,
 )
 from training.evaluate.answer_questions import (
-    Question,
+    KnowledgeQuestion,
     load_knowledge,
     product_names,
     read_questions,
@@ -270,7 +270,7 @@ def _sources(retrieved: _Retrieved) -> tuple[str, ...]:
 
 def _report(
     config: AnswerEvalConfig,
-    questions: Sequence[Question],
+    questions: Sequence[KnowledgeQuestion],
     retrieved: Sequence[_Retrieved],
     runs: dict[str, list[Outcome]],
     status: dict[str, str],
@@ -330,7 +330,7 @@ def _report(
 def _system_summary(
     name: str,
     outcomes: Sequence[Outcome],
-    questions: Sequence[Question],
+    questions: Sequence[KnowledgeQuestion],
     retrieved: Sequence[_Retrieved],
     records: list[dict[str, Any]],
     names: tuple[str, ...],

@@ -65,7 +65,7 @@ def _question(data: object) -> KnowledgeQuestion:
 
 
 def read_questions(path: Path) -> list[KnowledgeQuestion]:
-    """Read a question set.
+    """Read a question set (the one reader: answer-writer examples and the evaluation).
 
     Args:
         path: The JSONL file.
@@ -74,23 +74,30 @@ def read_questions(path: Path) -> list[KnowledgeQuestion]:
         The questions, in file order (blank lines skipped).
 
     Raises:
-        TrainingDataError: If the file is unreadable or a line is not a valid question (the
-            message names the line).
+        TrainingDataError: If the file is missing or unreadable, a line is not a valid
+            question, or an id repeats (the message names the line).
     """
+    if not path.is_file():
+        raise TrainingDataError(f"no question set at {path}")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise TrainingDataError(f"cannot read questions from {path}: {e}") from e
-    questions = []
+    questions: list[KnowledgeQuestion] = []
+    seen: set[str] = set()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            questions.append(_question(json.loads(line)))
+            question = _question(json.loads(line))
         except json.JSONDecodeError as e:
             raise TrainingDataError(f"{path}:{number}: not valid JSON ({e.msg})") from e
         except TrainingDataError as e:
             raise TrainingDataError(f"{path}:{number}: {e.message}") from e
+        if question.id in seen:
+            raise TrainingDataError(f"{path}:{number}: duplicate id {question.id!r}")
+        seen.add(question.id)
+        questions.append(question)
     return questions
 
 
