@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from common.errors import ConfigError, ModelPackageMissingError
+from common.errors import ConfigError, ModelPackageMissingError, TrainingDataError
 
 if TYPE_CHECKING:
     import torch
@@ -219,3 +219,24 @@ class MiniLMEmbedder:
             torch.set_num_threads(previous)
         vectors = torch.nn.functional.normalize(vectors.float(), dim=1)
         return np.ascontiguousarray(vectors.cpu().numpy(), dtype=np.float32)
+
+
+def encode_matrix(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Embed texts as one float32 matrix, checking the embedder kept its side of the protocol.
+
+    Args:
+        embedder: Any :class:`Embedder`.
+        texts: The texts; an empty list gives a ``(0, 0)`` matrix without calling it.
+
+    Returns:
+        One row per text.
+
+    Raises:
+        TrainingDataError: If the embedder returned anything but one row per text.
+    """
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    vectors = np.asarray(embedder.encode(texts), dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) != len(texts):
+        raise TrainingDataError(f"the embedder returned {vectors.shape} for {len(texts)} texts")
+    return vectors

@@ -27,7 +27,7 @@ from bot.knowledge.chunk_vectors import (
 )
 from bot.knowledge.chunks import CHUNKS_FILE, Chunk, read_chunks
 from bot.knowledge.index import DEFAULT_MODEL_NAME, KnowledgeIndex
-from common.embeddings import Embedder
+from common.embeddings import Embedder, encode_matrix
 from common.errors import TrainingDataError
 
 logger = logging.getLogger(__name__)
@@ -126,13 +126,13 @@ def build_from_folder(
     missing = [i for i, row in enumerate(rows) if row is None]
     if stored is not None and missing:
         reason = f"{len(missing)} of {len(chunks)} chunks have no stored vector"
-    fresh = _encode(embedder, [chunks[i].embedding_text() for i in missing])
+    fresh = encode_matrix(embedder, [chunks[i].embedding_text() for i in missing])
     if stored is not None and missing and fresh.shape[1] != stored.dimension:
         reason = (
             f"the stored vectors have {stored.dimension} dimensions, the embedder {fresh.shape[1]}"
         )
         stored, rows, missing = None, [None] * len(chunks), list(range(len(chunks)))
-        fresh = _encode(embedder, [c.embedding_text() for c in chunks])
+        fresh = encode_matrix(embedder, [c.embedding_text() for c in chunks])
     if stored is None:
         matrix = fresh
     else:
@@ -171,15 +171,3 @@ def _stored_vectors(folder: Path, model_name: str) -> tuple[ChunkVectors | None,
     if stored.model != model_name:
         return None, f"the stored vectors were made by another model ({stored.model})"
     return stored, ""
-
-
-def _encode(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    """Embed texts as a float32 matrix; an empty list gives a (0, 0) matrix."""
-    if not texts:
-        return np.zeros((0, 0), dtype=np.float32)
-    vectors = np.asarray(embedder.encode(texts), dtype=np.float32)
-    if vectors.ndim != 2 or len(vectors) != len(texts):
-        raise TrainingDataError(
-            f"the embedder returned {vectors.shape} for {len(texts)} chunk texts"
-        )
-    return vectors

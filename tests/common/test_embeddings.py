@@ -84,3 +84,25 @@ def test_encoding_uses_one_thread_and_restores_torch(
 def test_a_folder_without_a_model_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="sentence encoder"):
         load_sentence_transformer(tmp_path)
+
+
+def test_encode_matrix_checks_one_row_per_text():
+    import numpy as np
+    import pytest
+
+    from common.embeddings import encode_matrix
+    from common.errors import TrainingDataError
+
+    class OneRowShort:
+        def encode(self, texts):
+            return np.ones((len(texts) - 1, 4))
+
+    class Fine:
+        def encode(self, texts):
+            return np.ones((len(texts), 4), dtype=np.float64)
+
+    assert encode_matrix(Fine(), []).shape == (0, 0)
+    out = encode_matrix(Fine(), ["a", "b"])
+    assert out.shape == (2, 4) and out.dtype == np.float32
+    with pytest.raises(TrainingDataError, match=r"returned \(1, 4\) for 2 texts"):
+        encode_matrix(OneRowShort(), ["a", "b"])

@@ -27,7 +27,7 @@ from bot.knowledge.chunk_vectors import (
     write_chunk_vectors,
 )
 from bot.knowledge.chunks import Chunk
-from common.embeddings import Embedder
+from common.embeddings import Embedder, encode_matrix
 from common.errors import TrainingDataError
 
 logger = logging.getLogger(__name__)
@@ -76,11 +76,11 @@ def embed_chunks(
     previous, reason = _previous(out, model_name)
     reusable = previous.rows if previous is not None else {}
     todo = [h for h in texts if h not in reusable]
-    new = _encode(embedder, [texts[h] for h in todo])
+    new = encode_matrix(embedder, [texts[h] for h in todo])
     if previous is not None and todo and new.shape[1] != previous.dimension:
         reason = f"the vector size changed from {previous.dimension} to {new.shape[1]}"
         previous, reusable, todo = None, {}, list(texts)
-        new = _encode(embedder, [texts[h] for h in todo])
+        new = encode_matrix(embedder, [texts[h] for h in todo])
     old = previous.matrix if previous is not None else np.zeros((0, 0), dtype=np.float32)
     dimension = new.shape[1] if todo else old.shape[1]
     matrix = np.empty((len(texts), dimension), dtype=np.float32)
@@ -109,12 +109,3 @@ def _previous(out: Path, model_name: str) -> tuple[ChunkVectors | None, str]:
     if previous.model != model_name:
         return None, f"the previous vectors were made by another model ({previous.model})"
     return previous, ""
-
-
-def _encode(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    if not texts:
-        return np.zeros((0, 0), dtype=np.float32)
-    vectors = np.asarray(embedder.encode(texts), dtype=np.float32)
-    if vectors.ndim != 2 or len(vectors) != len(texts):
-        raise TrainingDataError(f"the encoder returned {vectors.shape} for {len(texts)} texts")
-    return vectors
