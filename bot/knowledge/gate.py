@@ -1,6 +1,6 @@
 """The answer gate: a knowledge answer goes out only if it is relevant and supported.
 
-Every answer written from retrieved passages passes four checks before it is sent:
+Every answer written from retrieved passages passes five checks before it is sent:
 
 * **sources**: at least one passage matches the question (dense cosine at least
   ``min_source_cosine``); an answer written from nothing is not a knowledge answer;
@@ -10,11 +10,17 @@ Every answer written from retrieved passages passes four checks before it is sen
   prices, percentages, URLs, email addresses, order-like codes, product and other names,
   policy terms) appears in the passages (their text, title and source) or in the
   conversation (:mod:`bot.knowledge.claims`);
+* **echo**: the answer says something the question did not: at least ``min_novelty`` of
+  its content words (English stop words left out, plurals folded) are not the question's.
+  A small model asked a question it cannot answer often writes the question back as a
+  statement ("Can I wash a down jacket in a machine? You can wash a down jacket in a
+  machine."), which reads as relevant and holds no checkable item, so the other checks
+  pass it;
 * **confidence**: the generator's mean token log-probability, the measure the guardrails
   use (:meth:`bot.nlg.generation.guardrails.Guardrails.confidence`), is at least
   ``min_mean_logprob``; unknown (None) passes, as in the guardrails.
 
-All four run, so the decision lists every failure. When one fails, the decision says what
+All five run, so the decision lists every failure. When one fails, the decision says what
 to send instead: an extract of the best passage (:class:`FallbackKind.EXTRACT`, the
 passage's own sentences closest to the question, with its title and source to cite) when
 that passage is a confident match (cosine at least ``extract_min_cosine``), else
@@ -31,6 +37,7 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -41,6 +48,13 @@ from bot.knowledge.relevance import RelevanceCalibration, RelevanceScorer
 from bot.nlg.generation.guardrails import GuardConfig, Guardrails
 from common.embeddings import Embedder
 from common.errors import ConfigError
+
+try:  # scikit-learn is a dependency (the intent classifier's lexical expert)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as _STOP_WORDS
+except ImportError:  # pragma: no cover - only without scikit-learn
+    _STOP_WORDS = frozenset()
+
+_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +95,12 @@ class GateConfig:
         policy_terms: Policy phrases an answer may only use where a source does.
         check_names: Whether capitalised multi-word names outside the product list are
             claims (turn off for a knowledge base that capitalises common phrases).
+        min_novelty: Lowest share of the answer's content words that are not the
+            question's (the echo check). At 0.3, an answer that restates the question fails
+            when fewer than about one content word in three is new ("You can wash a down
+            jacket in a machine." to "can I wash a down jacket in a machine?": 0 new); a
+            short answer that names one thing the question did not (a country, a number)
+            passes. 0 turns the check off.
     """
 
     min_relevance: float = 0.5
@@ -90,6 +110,7 @@ class GateConfig:
     extract_max_chars: int = 320
     policy_terms: tuple[str, ...] = DEFAULT_POLICY_TERMS
     check_names: bool = True
+    min_novelty: float = 0.3
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_relevance <= 1.0:
@@ -100,6 +121,8 @@ class GateConfig:
             value = getattr(self, name)
             if not -1.0 <= value <= 1.0:
                 raise ConfigError(f"answer gate: {name} must be within [-1, 1]")
+        if not 0.0 <= self.min_novelty <= 1.0:
+            raise ConfigError("answer gate: min_novelty must be within [0, 1]")
         if self.extract_max_chars < 40:
             raise ConfigError("answer gate: extract_max_chars must be at least 40")
         if any(not isinstance(t, str) or not t.strip() for t in self.policy_terms):
@@ -249,6 +272,25 @@ class AnswerGate:
             return CheckResult("support", False, f"not in the sources: {listed}"), tuple(missing)
         return CheckResult("support", True), ()
 
+    def echo(self, question: str, answer: str) -> CheckResult:
+        """Check that the answer adds to the question rather than restating it.
+
+        Args:
+            question: The customer's question.
+            answer: The written answer.
+
+        Returns:
+            The ``echo`` check's result.
+        """
+        share = novelty(question, answer)
+        if share < self.config.min_novelty:
+            reason = (
+                f"the answer mostly restates the question ({share:.0%} of its content words "
+                f"are new, below {self.config.min_novelty:.0%})"
+            )
+            return CheckResult("echo", False, reason)
+        return CheckResult("echo", True)
+
     def confidence(self, mean_logprob: float | None) -> CheckResult:
         """Check the generator's mean token log-probability (None: unknown, passes)."""
         if self._guards.confidence(mean_logprob):
@@ -297,6 +339,7 @@ class AnswerGate:
             self.sources(passages),
             relevance_check,
             support_check,
+            self.echo(question, answer),
             self.confidence(mean_logprob),
         )
         if all(c.passed for c in checks):
@@ -338,3 +381,41 @@ class AnswerGate:
             relevance=probability,
             unsupported=unsupported,
         )
+
+
+def content_words(text: str) -> set[str]:
+    """The words of a text that carry content.
+
+    Lower-cased, English stop words left out, a plural ``s`` folded (``jackets`` ->
+    ``jacket``).
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The set of content words.
+    """
+    words = set()
+    for word in _WORD_RE.findall(text.lower()):
+        if word in _STOP_WORDS or (len(word) < 2 and not word.isdigit()):
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        words.add(word)
+    return words
+
+
+def novelty(question: str, answer: str) -> float:
+    """Share of the answer's content words that the question does not hold.
+
+    Args:
+        question: The customer's question.
+        answer: The written answer.
+
+    Returns:
+        A value in [0, 1]; 0 for an answer with no content word at all ("It is.").
+    """
+    said = content_words(answer)
+    if not said:
+        return 0.0
+    return len(said - content_words(question)) / len(said)

@@ -129,7 +129,7 @@ def test_low_confidence_alone_stops_the_answer(gate):
 
 
 def test_without_a_matching_passage_the_sources_check_fails(gate):
-    answer = "Down jackets have a warranty."
+    answer = "Down jackets have a warranty covering seams and zips."
     assert gate.check(QUESTION, answer, []).failed == ("sources",)
     assert gate.check(QUESTION, answer, passages(cosine=0.1)).failed == ("sources",)
 
@@ -194,3 +194,29 @@ def test_config_validation(kwargs):
 def test_default_config_is_valid():
     config = GateConfig()
     assert config.min_relevance == 0.5 and config.extract_max_chars == 320
+
+
+def test_an_answer_that_restates_the_question_fails_the_echo_check(gate):
+    echo = "The warranty on down jackets is long."
+    decision = gate.check(QUESTION, echo, passages())
+    assert decision.failed == ("echo",)
+    assert not decision.send
+    assert "restates the question" in " ".join(decision.reasons)
+
+
+def test_novelty_counts_content_words_the_question_lacks():
+    from bot.knowledge.gate import content_words, novelty
+
+    assert content_words("Our jackets, the jacket's zips") >= {"jacket", "zip"}
+    question = "can I wash a down jacket in a machine?"
+    assert novelty(question, "You can wash a down jacket in a machine.") == 0.0
+    assert novelty(question, "It is.") == 0.0
+    assert novelty(question, "Yes: front-loader, gentle 30 degree cycle, down wash.") > 0.8
+    assert novelty("how long is the warranty", "It is 2 years.") == 1.0
+
+
+def test_min_novelty_is_validated_and_zero_turns_the_check_off():
+    with pytest.raises(ConfigError, match="min_novelty"):
+        GateConfig(min_novelty=1.5)
+    off = AnswerGate(HashingEmbedder(), CALIBRATION, GateConfig(min_novelty=0.0))
+    assert "echo" not in off.check(QUESTION, "Down jackets: warranty.", passages()).failed

@@ -83,7 +83,7 @@ CHUNKS = [
 QUESTIONS: list[dict[str, Any]] = [
     {
         "id": "q1",
-        "question": "do you ship to the EU, the UK and the US only",
+        "question": "do you ship to canada or only to the EU",
         "article": "shipping/where-we-ship.md",
         "answer": "We ship to the EU, the UK and the US only.",
         "answerable": True,
