@@ -19,7 +19,7 @@ from rasa.shared.utils.common import class_from_module_path
 from sanic import Sanic
 
 from channels.base import DEFAULT_MAX_BODY_BYTES
-from loopback.ports import free_port
+from loopback.sanic_app import serve_app
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK = "/webhooks/rest/webhook"
@@ -63,21 +63,8 @@ async def serve(channel: InputChannel) -> AsyncIterator[tuple[str, RecordingAgen
     agent = RecordingAgent()
     app.ctx.agent = agent
     register([channel], app, route="/webhooks/")
-    port = free_port()
-    server = await app.create_server(
-        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
-    )
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        yield f"http://127.0.0.1:{port}", agent
-    finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
+    async with serve_app(app) as url:
+        yield url, agent
 
 
 def body(message: str, **extra: Any) -> bytes:

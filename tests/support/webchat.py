@@ -15,7 +15,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from channels.webchat import WebChatInput
-from loopback.ports import free_port
+from loopback.sanic_app import serve_app
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -63,21 +63,6 @@ async def webchat_server(
         await handler(message)
 
     app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/web")
-    port = port or free_port()
-    server = await app.create_server(
-        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
-    )
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    running.url = f"http://127.0.0.1:{port}"
-    try:
+    async with serve_app(app, port) as url:
+        running.url = url
         yield running
-    finally:
-        await server.before_stop()
-        for connection in list(server.connections):
-            connection.close()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()

@@ -18,7 +18,7 @@ from bot.handoff.outbound import outbound_registry
 from bot.inbox.auth import UserStore
 from bot.inbox.channel import InboxInput
 from bot.inbox.db import InboxDB
-from loopback.ports import free_port
+from loopback.sanic_app import serve_app
 from tests.support.inbox import make_ticket
 
 
@@ -49,23 +49,8 @@ async def inbox_server(tmp: Path) -> AsyncIterator[tuple[str, InboxInput]]:
         return None
 
     app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/inbox")
-    port = free_port()
-    server = await app.create_server(
-        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
-    )
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        yield f"http://127.0.0.1:{port}/webhooks/inbox", channel
-    finally:
-        await server.before_stop()
-        for connection in list(server.connections):
-            connection.close()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
+    async with serve_app(app) as url:
+        yield f"{url}/webhooks/inbox", channel
 
 
 async def _login(client: httpx.AsyncClient, base: str, name: str) -> str:
