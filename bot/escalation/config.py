@@ -104,6 +104,19 @@ class GenerationGuardConfig:
 
 
 @dataclass(frozen=True)
+class KnowledgeGapConfig:
+    """The bot said it did not know (a knowledge reply declined) ``times`` times.
+
+    The first honest "I don't know" offers a person with a button; this hands over when
+    the customer carries on and the bot again does not know.
+    """
+
+    enabled: bool = True
+    priority: int = 0
+    times: int = 2
+
+
+@dataclass(frozen=True)
 class RepeatedFallbackConfig:
     """The bot fell back ``times`` times since the conversation was last handed back."""
 
@@ -133,6 +146,7 @@ class EscalationConfig:
     negative_sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     sensitive_topics: SensitiveTopicsConfig = field(default_factory=SensitiveTopicsConfig)
     generation_guard: GenerationGuardConfig = field(default_factory=GenerationGuardConfig)
+    knowledge_gap: KnowledgeGapConfig = field(default_factory=KnowledgeGapConfig)
     repeated_fallback: RepeatedFallbackConfig = field(default_factory=RepeatedFallbackConfig)
     summary: SummaryConfig = field(default_factory=SummaryConfig)
 
@@ -200,6 +214,7 @@ def parse_escalation_config(data: Any, *, source: str = "<mapping>") -> Escalati
             "negative_sentiment",
             "sensitive_topics",
             "generation_guard",
+            "knowledge_gap",
             "repeated_fallback",
         },
     )
@@ -209,6 +224,7 @@ def parse_escalation_config(data: Any, *, source: str = "<mapping>") -> Escalati
         negative_sentiment=_sentiment(r, triggers.get("negative_sentiment", {})),
         sensitive_topics=_sensitive(r, triggers.get("sensitive_topics", {})),
         generation_guard=_guard(r, triggers.get("generation_guard", {})),
+        knowledge_gap=_knowledge_gap(r, triggers.get("knowledge_gap", {})),
         repeated_fallback=_fallback(r, triggers.get("repeated_fallback", {})),
         summary=_summary(r, root.get("summary", {})),
     )
@@ -308,6 +324,17 @@ def _guard(r: _Reader, data: Any) -> GenerationGuardConfig:
         priority=r.priority(d, key, default.priority),
         min_failures=r.integer(d, key, "min_failures", default.min_failures, minimum=1),
         ignore_failures=r.strings(d, key, "ignore_failures", default.ignore_failures),
+    )
+
+
+def _knowledge_gap(r: _Reader, data: Any) -> KnowledgeGapConfig:
+    key = "triggers.knowledge_gap"
+    d = r.mapping(data, key, {"enabled", "priority", "times"})
+    default = KnowledgeGapConfig()
+    return KnowledgeGapConfig(
+        enabled=r.boolean(d, key, "enabled", default.enabled),
+        priority=r.priority(d, key, default.priority),
+        times=r.integer(d, key, "times", default.times, minimum=1),
     )
 
 

@@ -18,6 +18,7 @@ from bot.escalation.config import (
     EscalationConfig,
     ExplicitRequestConfig,
     GenerationGuardConfig,
+    KnowledgeGapConfig,
     LowConfidenceConfig,
     RepeatedFallbackConfig,
 )
@@ -35,6 +36,8 @@ LOW_CONFIDENCE = "low_confidence"
 NEGATIVE_SENTIMENT = "negative_sentiment"
 SENSITIVE_TOPIC = "sensitive_topic"
 GENERATION_GUARD = "generation_guard_failed"
+KNOWLEDGE_GAP = "knowledge_gap"
+"""The bot did not know (``bot.knowledge.gate.KNOWLEDGE_GAP_TRIGGER``)."""
 REPEATED_FALLBACK = "repeated_fallback"
 
 _RESET_EVENTS = frozenset({"resume", "restart", "session_started"})
@@ -208,6 +211,36 @@ def generation_guard(events: Sequence[Event], cfg: GenerationGuardConfig) -> Fir
     return FiredTrigger(GENERATION_GUARD, cfg.priority, f"generated reply failed guards: {checks}")
 
 
+def knowledge_gap(events: Sequence[Event], cfg: KnowledgeGapConfig) -> FiredTrigger | None:
+    """The bot said "I don't know" ``times`` times before the latest user message.
+
+    A knowledge reply's ``knowledge.outcome`` metadata (written by the NLG endpoint,
+    :mod:`bot.nlg.knowledge_reply`) is ``dont_know`` when the answer gate found no
+    confident passage.
+
+    Args:
+        events: Events since the last handback (see :func:`since_last_handback`).
+        cfg: The trigger's config.
+
+    Returns:
+        The fired trigger or ``None``.
+    """
+    last_user = latest_user_index(events)
+    if last_user is None:
+        return None
+    count = sum(
+        1
+        for event in events[:last_user]
+        if event.get("event") == "bot"
+        and ((event.get("metadata") or {}).get("knowledge") or {}).get("outcome") == "dont_know"
+    )
+    if count < cfg.times:
+        return None
+    return FiredTrigger(
+        KNOWLEDGE_GAP, cfg.priority, f"the bot did not know the answer {count} times"
+    )
+
+
 def _is_fallback(event: Event, actions: tuple[str, ...]) -> bool:
     kind = event.get("event")
     if kind == "action":
@@ -258,6 +291,7 @@ def configured_priority(config: EscalationConfig, key: str) -> int:
         LOW_CONFIDENCE: config.low_confidence.priority,
         NEGATIVE_SENTIMENT: config.negative_sentiment.priority,
         GENERATION_GUARD: config.generation_guard.priority,
+        KNOWLEDGE_GAP: config.knowledge_gap.priority,
         REPEATED_FALLBACK: config.repeated_fallback.priority,
     }
     return by_name.get(name, 0)
@@ -294,7 +328,8 @@ class TriggerEvaluator:
 
         Returns:
             The fired triggers; ties keep the order explicit request, sensitive topic,
-            negative sentiment, generation guard, low confidence, repeated fallback.
+            negative sentiment, generation guard, knowledge gap, low confidence, repeated
+            fallback.
         """
         recent = since_last_handback(events)
         index = latest_user_index(recent)
@@ -327,6 +362,8 @@ class TriggerEvaluator:
                     )
         if cfg.generation_guard.enabled:
             fired.extend(_present(generation_guard(recent, cfg.generation_guard)))
+        if cfg.knowledge_gap.enabled:
+            fired.extend(_present(knowledge_gap(recent, cfg.knowledge_gap)))
         if cfg.low_confidence.enabled:
             fired.extend(
                 _present(low_confidence(recent, cfg.low_confidence, cfg.explicit_request.intents))

@@ -178,6 +178,11 @@ class KnowledgeIndex:
         return len(self._lexical)
 
     @property
+    def embedder(self) -> Embedder:
+        """The query encoder (the model that embedded the chunks)."""
+        return self._embedder
+
+    @property
     def lexical(self) -> LexicalIndex:
         """The lexical retriever alone (and the chunk store)."""
         return self._lexical

@@ -31,7 +31,7 @@ import asyncio
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -42,10 +42,19 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.knowledge.gate import GateConfig
+from bot.knowledge.registry import DEFAULT_NAME as DEFAULT_KNOWLEDGE_NAME
+from bot.knowledge.registry import knowledge_registry
 from bot.nlg.adapter import AdaptedReply, adapt_reply, channel_from
 from bot.nlg.channel_style import ChannelStyles, configured_styles
 from bot.nlg.generation.generator import Generation, TextGenerator
 from bot.nlg.generation.registry import DEFAULT_NAME, GeneratorRegistry, generator_registry
+from bot.nlg.knowledge_reply import (
+    KNOWLEDGE_KEY,
+    MAX_TOP_K,
+    KnowledgeResponder,
+    KnowledgeSettings,
+)
 from common.conversation import Role, Turn
 from common.errors import ConfigError
 
@@ -69,6 +78,12 @@ class NLGSettings:
         context_turns: Earlier turns passed to the generator.
         styles: A channel styles file; default: the bundled one (or
             ``$BOT_CHANNEL_STYLES``).
+        knowledge_for: Response names answered from the knowledge base
+            (:mod:`bot.nlg.knowledge_reply`).
+        knowledge_registry_name: Name the knowledge index is registered under.
+        knowledge_top_k: Passages retrieved per knowledge question.
+        help_centre_url: The help centre's address, for links to sources given as paths.
+        answer_gate: Thresholds of the answer gate (:class:`bot.knowledge.gate.GateConfig`).
     """
 
     generate_for: tuple[str, ...] = ("utter_generated",)
@@ -79,6 +94,11 @@ class NLGSettings:
     torch_threads: int = 0
     context_turns: int = 6
     styles: str | None = None
+    knowledge_for: tuple[str, ...] = ()
+    knowledge_registry_name: str = DEFAULT_KNOWLEDGE_NAME
+    knowledge_top_k: int = 5
+    help_centre_url: str | None = None
+    answer_gate: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_endpoint(cls, config: EndpointConfig | None) -> NLGSettings:
@@ -92,14 +112,41 @@ class NLGSettings:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"nlg endpoint: unknown option(s) {', '.join(unknown)}")
-        if isinstance(values.get("generate_for"), str):
-            values["generate_for"] = (values["generate_for"],)
-        elif "generate_for" in values:
-            values["generate_for"] = tuple(values["generate_for"])
+        for key in ("generate_for", "knowledge_for"):
+            if isinstance(values.get(key), str):
+                values[key] = (values[key],)
+            elif key in values:
+                values[key] = tuple(values[key])
         settings = cls(**values)
         if settings.workers < 1 or settings.timeout_s <= 0:
             raise ConfigError("nlg endpoint: workers must be >= 1 and timeout_s > 0")
+        if not 1 <= settings.knowledge_top_k <= MAX_TOP_K:
+            raise ConfigError(f"nlg endpoint: knowledge_top_k must be from 1 to {MAX_TOP_K}")
+        both = set(settings.generate_for) & set(settings.knowledge_for)
+        if both:
+            raise ConfigError(
+                f"nlg endpoint: {sorted(both)} listed under both generate_for and knowledge_for"
+            )
+        settings.gate_config()
         return settings
+
+    def gate_config(self) -> GateConfig:
+        """The answer gate's thresholds.
+
+        Raises:
+            ConfigError: On an unknown key or a bad value under ``answer_gate``.
+        """
+        values = dict(self.answer_gate or {})
+        if "policy_terms" in values:
+            values["policy_terms"] = tuple(values["policy_terms"])
+        try:
+            return GateConfig(**values)
+        except TypeError as e:
+            raise ConfigError(f"nlg endpoint: answer_gate: {e}") from e
+
+    def knowledge_settings(self) -> KnowledgeSettings:
+        """The settings of knowledge answers."""
+        return KnowledgeSettings(self.knowledge_top_k, self.help_centre_url, self.gate_config())
 
 
 class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
@@ -123,6 +170,7 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
         super().__init__(domain.responses if domain else {})
         self.settings = NLGSettings.from_endpoint(endpoint_config)
         self._registry = registry or generator_registry()
+        self._knowledge_responder: KnowledgeResponder | None = None
         self._executor = ThreadPoolExecutor(
             max_workers=self.settings.workers,
             thread_name_prefix="nlg-generate",
@@ -157,6 +205,8 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
         channel = channel_from(metadata, output_channel, known=list(self.styles))
         if utter_action in self.settings.generate_for:
             response = await self._generated(utter_action, tracker, output_channel, **kwargs)
+        elif utter_action in self.settings.knowledge_for:
+            response = await self._knowledge(utter_action, tracker, output_channel, **kwargs)
         else:
             response = await super().generate(utter_action, tracker, output_channel, **kwargs)
         if response is None:
@@ -232,6 +282,58 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
                 tracker, output_channel, generation, list(generation.guard_failures), **kwargs
             )
         return _with_generation({"text": generation.text}, generation, [])
+
+    def _responder(self) -> KnowledgeResponder | None:
+        """The knowledge responder of the loaded model (rebuilt when a model is reloaded)."""
+        index = knowledge_registry().get(self.settings.knowledge_registry_name)
+        if index is None:
+            return None
+        generator = self._registry.get(self.settings.registry_name)
+        cached = self._knowledge_responder
+        if cached is None or cached.index is not index or cached.generator is not generator:
+            cached = KnowledgeResponder(index, generator, self.settings.knowledge_settings())
+            self._knowledge_responder = cached
+        return cached
+
+    async def _knowledge(
+        self, utter_action: str, tracker: DialogueStateTracker, output_channel: str, **kwargs: Any
+    ) -> dict[str, Any] | None:
+        message = (tracker.latest_message.text if tracker.latest_message else None) or ""
+        responder = self._responder()
+        if responder is None or not message.strip() or message.startswith("/"):
+            reason = "unavailable" if responder is None else "no_message"
+            logger.info(
+                "No knowledge answer for %s (%s); using the domain response.",
+                tracker.sender_id,
+                reason,
+            )
+            response = await super().generate(utter_action, tracker, output_channel, **kwargs)
+            if response is not None:
+                response[KNOWLEDGE_KEY] = {"outcome": reason}
+            return response
+        metadata = tracker.latest_message.metadata if tracker.latest_message else None
+        channel = channel_from(metadata, output_channel, known=list(self.styles))
+        tone = self.styles[channel].tone
+        earlier = [
+            t.text
+            for t in recent_turns(tracker, self.settings.context_turns)
+            if t.role is Role.CUSTOMER
+        ]
+        loop = asyncio.get_running_loop()
+        try:
+            answer = await asyncio.wait_for(
+                loop.run_in_executor(
+                    self._executor, responder.answer, message, channel, tone, earlier
+                ),
+                timeout=self.settings.timeout_s,
+            )
+        except asyncio.TimeoutError:
+            logger.warning("Knowledge answer timed out for %s.", tracker.sender_id)
+            response = await self._fallback(tracker, output_channel, None, ["timeout"], **kwargs)
+            if response is not None:
+                response[KNOWLEDGE_KEY] = {"outcome": "timeout"}
+            return response
+        return responder.message(answer)
 
     async def _fallback(
         self,

@@ -41,13 +41,14 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.knowledge.qa_example import QAExample, read_examples
 from bot.nlg.generation import checkpoint
 from bot.nlg.generation.fine_tune import GenerationTrainConfig
 from bot.nlg.generation.generator import GeneratorOptions
 from bot.nlg.generation.guardrails import GuardConfig
 from bot.nlg.generation.pairs import file_fingerprint, read_pairs
 from bot.nlg.generation.registry import DEFAULT_NAME, generator_registry
-from common.errors import BotError, ConfigError
+from common.errors import BotError, ConfigError, TrainingDataError
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,14 @@ class ResponseGenerator(GraphComponent):
         defaults["lora_targets"] = list(defaults["lora_targets"])
         runtime = dataclasses.asdict(GeneratorOptions())
         defaults.update({key: runtime[key] for key in _RUNTIME_KEYS})
-        defaults.update({"pairs": DEFAULT_PAIRS, "guardrails": {}, "registry_name": DEFAULT_NAME})
+        defaults.update(
+            {
+                "pairs": DEFAULT_PAIRS,
+                "answer_examples": None,
+                "guardrails": {},
+                "registry_name": DEFAULT_NAME,
+            }
+        )
         return defaults
 
     @staticmethod
@@ -86,8 +94,12 @@ class ResponseGenerator(GraphComponent):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """Add the pairs file's content hash, so that editing it retrains the component."""
-        return file_fingerprint(Path(config.get("pairs") or DEFAULT_PAIRS))
+        """Add the pairs' and answer examples' content hashes: editing either retrains."""
+        pairs = file_fingerprint(Path(config.get("pairs") or DEFAULT_PAIRS))
+        answers = config.get("answer_examples")
+        if not answers:
+            return pairs
+        return f"{pairs}:{file_fingerprint(Path(str(answers)))}"
 
     def __init__(
         self,
@@ -132,6 +144,7 @@ class ResponseGenerator(GraphComponent):
                 grounding_k=train.grounding_k,
                 grounding_min_score=train.grounding_min_score,
                 max_prompt_tokens=train.max_prompt_tokens,
+                answer_prompt_tokens=train.answer_prompt_tokens,
                 seed=train.seed,
                 **{k: config[k] for k in _RUNTIME_KEYS if k in config},
             )
@@ -162,12 +175,34 @@ class ResponseGenerator(GraphComponent):
             )
             return self._resource
         pairs = read_pairs(pairs_path)
+        answers = self._answer_examples()
         train_config, options, guard_config = self._configs(self.component_config)
-        trained = checkpoint.train_generator(pairs, train_config, options, guard_config)
+        trained = checkpoint.train_generator(
+            pairs, train_config, options, guard_config, answer_examples=answers
+        )
         with self._model_storage.write_to(self._resource) as directory:
             checkpoint.save(trained, Path(directory))
         logger.info("ResponseGenerator trained: %s", json.dumps(trained.report))
         return self._resource
+
+    def _answer_examples(self) -> list[QAExample]:
+        """Read the knowledge answer examples named by ``answer_examples``, if any.
+
+        Raises:
+            TrainingDataError: If the option names a missing or malformed file.
+        """
+        value = self.component_config.get("answer_examples")
+        if not value:
+            return []
+        path = Path(str(value))
+        if not path.is_file():
+            raise TrainingDataError(
+                f"ResponseGenerator: answer_examples file {path} not found; build it with "
+                "`python -m training kb-examples` (or remove the option)"
+            )
+        examples = read_examples(path)
+        logger.info("ResponseGenerator: %d knowledge answer examples.", len(examples))
+        return examples
 
     @classmethod
     def load(

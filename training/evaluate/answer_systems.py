@@ -22,12 +22,18 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from bot.knowledge.chunks import Chunk
-from bot.knowledge.gate import AnswerGate, FallbackKind, GateDecision, GatePassage
+from bot.knowledge.answer_prompt import AnswerPassage
+from bot.knowledge.answering import (
+    AnswerKind,
+    AnswerWriter,
+    KnowledgeAnswer,
+    WrittenAnswer,
+    answer_question,
+)
+from bot.knowledge.gate import AnswerGate, GatePassage
 from bot.nlg.generation.decoding import DecodeConfig, FastDecoder
 from bot.nlg.generation.generator import GeneratorOptions, TextGenerator
 from bot.nlg.generation.guardrails import Guardrails
@@ -94,36 +100,7 @@ class Outcome:
     source: str = ""
 
 
-@dataclass(frozen=True)
-class WrittenAnswer:
-    """An answer written by a language model.
-
-    Attributes:
-        text: The answer.
-        mean_logprob: Mean token log-probability (None when unknown).
-    """
-
-    text: str
-    mean_logprob: float | None = None
-
-
-class AnswerWriter(Protocol):
-    """Writes an answer to a question from passages (a language model, or a fake)."""
-
-    def write(self, question: str, passages: Sequence[Chunk]) -> WrittenAnswer:
-        """Write an answer.
-
-        Args:
-            question: The customer's question.
-            passages: The retrieved passages, best first.
-
-        Returns:
-            The answer.
-        """
-        ...
-
-
-def render_prompt(question: str, passages: Sequence[Chunk]) -> str:
+def render_prompt(question: str, passages: Sequence[AnswerPassage]) -> str:
     """The base model's ChatML prompt: instruction and passages, then the question.
 
     Args:
@@ -170,8 +147,10 @@ class BaseModelWriter:
             repetition_penalty=options.repetition_penalty,
         )
 
-    def write(self, question: str, passages: Sequence[Chunk]) -> WrittenAnswer:
-        """Write an answer from the passages (see :class:`AnswerWriter`)."""
+    def write(
+        self, question: str, passages: Sequence[AnswerPassage], channel: str | None = None
+    ) -> WrittenAnswer:
+        """Write an answer from the passages (see :class:`AnswerWriter`); no channel."""
         prompt = render_prompt(question, passages)
         ids = list(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
         decoded = self.decoder.decode(ids, self.config)
@@ -179,23 +158,26 @@ class BaseModelWriter:
         return WrittenAnswer(decoded.text, logprob)
 
 
-def _from_decision(
-    decision: GateDecision, raw: str, failed: tuple[str, ...], seconds: float
-) -> Outcome:
-    if decision.send:
-        return Outcome(raw, raw, SentKind.ANSWER, failed, seconds)
-    if decision.fallback is FallbackKind.EXTRACT and decision.extract is not None:
-        extract = decision.extract
-        return Outcome(
-            raw,
-            extract.text,
-            SentKind.EXTRACT,
-            failed,
-            seconds,
-            title=extract.title,
-            source=extract.source,
-        )
-    return Outcome(raw, DONT_KNOW_REPLY, SentKind.DONT_KNOW, failed, seconds)
+_SENT = {
+    AnswerKind.ANSWER: SentKind.ANSWER,
+    AnswerKind.EXTRACT: SentKind.EXTRACT,
+    AnswerKind.DONT_KNOW: SentKind.DONT_KNOW,
+}
+
+
+def _outcome(answer: KnowledgeAnswer) -> Outcome:
+    kind = _SENT[answer.kind]
+    sent = DONT_KNOW_REPLY if kind is SentKind.DONT_KNOW else answer.text
+    cited = answer.citations[0] if answer.citations and kind is SentKind.EXTRACT else None
+    return Outcome(
+        answer.written,
+        sent,
+        kind,
+        tuple(f for f in answer.failed if f != "no_writer"),
+        answer.seconds,
+        title=cited.title if cited else "",
+        source=cited.source if cited else "",
+    )
 
 
 def run_retrieval(question: str, passages: Sequence[GatePassage], gate: AnswerGate) -> Outcome:
@@ -209,9 +191,7 @@ def run_retrieval(question: str, passages: Sequence[GatePassage], gate: AnswerGa
     Returns:
         The outcome.
     """
-    started = time.perf_counter()
-    decision = gate.fallback(question, passages)
-    return _from_decision(decision, "", (), time.perf_counter() - started)
+    return _outcome(answer_question(question, passages, gate, None))
 
 
 def run_writer(
@@ -222,7 +202,10 @@ def run_writer(
     guardrails: Guardrails,
     product_names: Sequence[str] = (),
 ) -> Outcome:
-    """System (b) (and later (c)): a written answer, checked by the guardrails and the gate.
+    """Systems (b) and (c): a written answer, checked by the guardrails and the gate.
+
+    The runtime's own answering step (:func:`bot.knowledge.answering.answer_question`),
+    so that what is measured is what the bot serves.
 
     Args:
         question: The customer's question.
@@ -236,23 +219,9 @@ def run_writer(
     Returns:
         The outcome: the answer if it passed everything, else the gate's fallback.
     """
-    started = time.perf_counter()
-    written = writer.write(question, [p.chunk for p in passages])
-    # A value the help centre itself publishes (its support address, a link) is no leak.
-    known = [question, *(p.chunk.text for p in passages), *(p.chunk.source for p in passages)]
-    guard = tuple(f"guard:{code}" for code in guardrails.check(written.text, None, known))
-    decision = gate.check(
-        question,
-        written.text,
-        passages,
-        conversation=[question],
-        mean_logprob=written.mean_logprob,
-        product_names=product_names,
+    return _outcome(
+        answer_question(question, passages, gate, writer, guardrails, product_names=product_names)
     )
-    if guard and decision.send:
-        decision = gate.fallback(question, passages)
-    failed = (*decision.failed, *guard)
-    return _from_decision(decision, written.text, failed, time.perf_counter() - started)
 
 
 def run_generator(question: str, generator: TextGenerator) -> Outcome:

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -23,6 +23,7 @@ from transformers import AutoTokenizer, LlamaForCausalLM, PreTrainedTokenizerBas
 
 from bot.nlg.generation.fine_tune import (
     GenerationTrainConfig,
+    TrainingExample,
     apply_adapter,
     fine_tune,
     tokenise_pairs,
@@ -36,6 +37,26 @@ from common.embeddings import Embedder, MiniLMEmbedder
 from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
+
+
+class AnswerExample(Protocol):
+    """A knowledge answer example (:class:`bot.knowledge.qa_example.QAExample`)."""
+
+    def training_example(
+        self, tokenizer: PreTrainedTokenizerBase, max_prompt_tokens: int, max_target_tokens: int
+    ) -> TrainingExample:
+        """Tokenise the example for the fine-tuning loop.
+
+        Args:
+            tokenizer: The model's tokenizer.
+            max_prompt_tokens: The prompt budget.
+            max_target_tokens: The target budget.
+
+        Returns:
+            Prompt ids and target ids.
+        """
+        ...
+
 
 META_FILE = "generator.json"
 ADAPTER_FILE = "adapter.safetensors"
@@ -68,8 +89,13 @@ def train_generator(
     guard_config: GuardConfig | None = None,
     embedder: Embedder | None = None,
     tokenizer: PreTrainedTokenizerBase | None = None,
+    answer_examples: Sequence[AnswerExample] = (),
 ) -> TrainedGenerator:
     """Build the grounding index, fine-tune the base model and assemble a generator.
+
+    With ``answer_examples`` the same fine-tuning run also teaches the knowledge answer
+    writer (question and passages in, a short answer or an honest decline out): the
+    examples are shuffled in with the pairs, within the same step and time budgets.
 
     Args:
         pairs: Generation pairs.
@@ -78,6 +104,7 @@ def train_generator(
         guard_config: Guardrail settings.
         embedder: Sentence encoder for grounding; default: the packaged MiniLM.
         tokenizer: The tokenizer; default: SmolLM2's.
+        answer_examples: Knowledge answer examples (``python -m training kb-examples``).
 
     Returns:
         The trained generator.
@@ -105,10 +132,17 @@ def train_generator(
         train_config,
         options.system,
     )
+    examples += [
+        example.training_example(
+            tokenizer, train_config.answer_prompt_tokens, train_config.max_target_tokens
+        )
+        for example in answer_examples
+    ]
     base = load_base(train_config.base_model, tokenizer, train_config.seed)
     result = fine_tune(base, examples, tokenizer, train_config)
     report = {
         "pairs": len(pairs),
+        "answer_examples": len(answer_examples),
         "grounding_entries": len(index),
         "steps": result.steps,
         "train_seconds": round(result.train_seconds, 2),

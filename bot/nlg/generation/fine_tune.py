@@ -61,6 +61,9 @@ class GenerationTrainConfig:
         weight_decay: AdamW weight decay.
         max_prompt_tokens: Prompt budget (oldest turns, then grounding, are dropped).
         max_target_tokens: Reply budget (longer replies are cut).
+        answer_prompt_tokens: Prompt budget of the knowledge answer examples (question
+            and passages; the weakest passages are dropped first). Only used when the
+            component is given ``answer_examples``.
         context_turns: Earlier turns kept in the prompt.
         grounding_k: Past replies put into each prompt.
         grounding_min_score: Cosine floor for a grounding reply.
@@ -88,6 +91,7 @@ class GenerationTrainConfig:
     weight_decay: float = 0.0
     max_prompt_tokens: int = 256
     max_target_tokens: int = 96
+    answer_prompt_tokens: int = 448
     context_turns: int = 4
     grounding_k: int = 2
     grounding_min_score: float = 0.35
@@ -109,6 +113,8 @@ class GenerationTrainConfig:
             raise ConfigError("lora_layers must be >= 0")
         if self.max_prompt_tokens < 32 or self.max_target_tokens < 8:
             raise ConfigError("max_prompt_tokens must be >= 32 and max_target_tokens >= 8")
+        if self.answer_prompt_tokens < 64:
+            raise ConfigError("answer_prompt_tokens must be at least 64")
         if self.max_steps < 0 or self.max_train_seconds < 0:
             raise ConfigError("max_steps and max_train_seconds must be >= 0")
 

@@ -20,6 +20,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from bot.nlg.generation.decoding import (
     DecodeConfig,
+    Decoded,
     FastDecoder,
     TokenCallback,
     validate_beams,
@@ -28,6 +29,7 @@ from bot.nlg.generation.grounding import GroundingHit, GroundingIndex
 from bot.nlg.generation.guardrails import Guardrails
 from bot.nlg.generation.prompt import DEFAULT_SYSTEM, PromptParts, build_ids
 from common.conversation import Role, Turn
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ class GeneratorOptions:
         num_beams: Candidate replies kept by beam search; 1 decodes token by token
             (greedy or sampling). Beam search scores closer to the company's replies but
             takes longer per token (docs/benchmarks.md, "Reply quality").
+        answer_prompt_tokens: Prompt budget of the knowledge answer writer (question and
+            passages, :mod:`bot.knowledge.answer_prompt`); the same as in training.
     """
 
     context_turns: int = 4
@@ -65,9 +69,12 @@ class GeneratorOptions:
     seed: int = 0
     system: str = DEFAULT_SYSTEM
     num_beams: int = 1
+    answer_prompt_tokens: int = 448
 
     def __post_init__(self) -> None:
         validate_beams(self.num_beams, self.temperature)
+        if self.answer_prompt_tokens < 64:
+            raise ConfigError("answer_prompt_tokens must be at least 64")
 
 
 @dataclass(frozen=True)
@@ -172,6 +179,27 @@ class Generator:
             turns, message, tuple((h.question, h.reply) for h in grounding), channel
         )
         return build_ids(parts, self.tokenizer, self.options.max_prompt_tokens, self.options.system)
+
+    def complete(self, prompt_ids: list[int], max_new_tokens: int | None = None) -> Decoded:
+        """Continue a ready prompt greedily (the knowledge answer writer's prompt).
+
+        Decodes are serialised per model, like :meth:`generate`'s. No guardrail runs here:
+        the caller checks the text (the answer gate and the guardrails).
+
+        Args:
+            prompt_ids: The prompt's token ids, ending where the answer starts.
+            max_new_tokens: The answer budget; default: the options' ``max_new_tokens``.
+
+        Returns:
+            The decoded continuation.
+        """
+        config = DecodeConfig(
+            max_new_tokens=max_new_tokens or self.options.max_new_tokens,
+            temperature=0.0,
+            repetition_penalty=self.options.repetition_penalty,
+        )
+        with self._lock:
+            return self.decoder.decode(prompt_ids, config)
 
     def generate(
         self,

@@ -91,3 +91,14 @@ def test_invalid_values_name_the_key(data: dict[str, Any], key: str, problem: st
     assert key in info.value.key
     assert problem in str(info.value)
     assert "test.yml" in str(info.value)
+
+
+def test_knowledge_gap_config_is_read_and_validated(tmp_path: Path) -> None:
+    good = tmp_path / "good.yml"
+    good.write_text("version: 1\ntriggers:\n  knowledge_gap:\n    priority: 2\n    times: 3\n")
+    config = load_escalation_config(good)
+    assert (config.knowledge_gap.priority, config.knowledge_gap.times) == (2, 3)
+    bad = tmp_path / "bad.yml"
+    bad.write_text("version: 1\ntriggers:\n  knowledge_gap:\n    times: 0\n")
+    with pytest.raises(EscalationConfigError, match="knowledge_gap"):
+        load_escalation_config(bad)

@@ -192,6 +192,40 @@ def test_generator_unavailable_is_not_a_guard_failure(
     assert predicted(policy, t, domain) == ESCALATE
 
 
+def test_knowledge_gap_hands_over_after_the_second_dont_know(
+    policy: EscalationPolicy, domain: Domain
+) -> None:
+    dont_know = {"knowledge": {"outcome": "dont_know", "sources": [], "failed": ["sources"]}}
+    answered = {"knowledge": {"outcome": "extract", "sources": [], "failed": []}}
+    once = tracker(
+        domain,
+        user("do you sell kayaks", "product_question"),
+        bot("utter_product_question", "Sorry, I don't know.", dont_know),
+        user("what about paddles", "product_question"),
+    )
+    # The first "I don't know" only offers a person (its button).
+    assert predicted(policy, once, domain) is None
+    answered_between = tracker(
+        domain,
+        user("do you sell kayaks", "product_question"),
+        bot("utter_product_question", "Sorry, I don't know.", dont_know),
+        user("how do I wash my down jacket", "product_question"),
+        bot("utter_product_question", "From our help centre: ...", answered),
+        user("ok thanks", "thank_you"),
+    )
+    assert predicted(policy, answered_between, domain) is None
+    twice = tracker(
+        domain,
+        user("do you sell kayaks", "product_question"),
+        bot("utter_product_question", "Sorry, I don't know.", dont_know),
+        user("what about paddles", "product_question"),
+        bot("utter_product_question", "Sorry, I don't know.", dont_know),
+        user("and canoes?", "product_question"),
+    )
+    assert predicted(policy, twice, domain) == ESCALATE
+    assert trigger_slot(policy, twice, domain) == "knowledge_gap"
+
+
 def test_repeated_fallback(policy: EscalationPolicy, domain: Domain) -> None:
     once = tracker(
         domain,

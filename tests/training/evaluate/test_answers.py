@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 import common.embeddings
+from bot.knowledge.answer_prompt import AnswerPassage
+from bot.knowledge.answering import WrittenAnswer
 from bot.knowledge.chunk_vectors import ChunkVectors, write_chunk_vectors
 from bot.knowledge.chunks import CHUNKS_FILE, Chunk, write_chunks
 from bot.nlg.generation.generator import Generation
@@ -36,7 +38,6 @@ from training.evaluate.answer_questions import (
 from training.evaluate.answer_systems import (
     DONT_KNOW_REPLY,
     HANDOFF_REPLY,
-    WrittenAnswer,
     render_prompt,
 )
 from training.evaluate.answers import (
@@ -138,7 +139,9 @@ class _Writer:
         self.mean_logprob = mean_logprob
         self.calls: list[tuple[str, int]] = []
 
-    def write(self, question: str, passages: Sequence[Chunk]) -> WrittenAnswer:
+    def write(
+        self, question: str, passages: Sequence[AnswerPassage], channel: str | None = None
+    ) -> WrittenAnswer:
         self.calls.append((question, len(passages)))
         return WrittenAnswer(self.answer, self.mean_logprob)
 
@@ -334,7 +337,10 @@ def test_a_gated_answer_with_an_invented_number_is_replaced_and_counted_raw(
     assert "support" in record["failed"]
     assert record["kind"] in ("extract", "dont_know")
     assert base["sent"]["answer"] == 0
-    assert base["failed_checks"]["support"] == 3
+    # q3 retrieves nothing relevant: the writer is not run, the gate declines at once.
+    assert len(writer.calls) == 2
+    assert base["failed_checks"]["support"] == 2
+    assert base["failed_checks"]["sources"] == 1
     assert base["unsupported_rate_raw"] == 1.0
     assert base["unsupported_rate"] == 0.0
 

@@ -13,6 +13,7 @@ from bot.knowledge.answer_prompt import DECLINE_TEXTS, AnswerPassage
 from bot.knowledge.chunks import Chunk, write_chunks
 from bot.knowledge.gate import GateConfig
 from bot.knowledge.index import Hit, KnowledgeIndex
+from bot.knowledge.qa_example import QAExample, read_examples, to_training_example
 from bot.nlg.channel_style import ChannelStyles
 from bot.nlg.generation.pairs import GenerationPair, write_pairs
 from common.errors import ConfigError
@@ -23,17 +24,14 @@ from training.knowledge.qa_examples import (
     DEFAULT_MIN_SOURCE_COSINE,
     ExampleOptions,
     ExampleReport,
-    QAExample,
     build_examples,
     heading_question,
     knowledge_examples,
     normalise_question,
     product_names_from_titles,
     question_examples,
-    read_examples,
     report_path,
     source_texts,
-    to_training_example,
     write_examples,
 )
 from training.knowledge.questions import KnowledgeQuestion, training_questions
