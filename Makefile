@@ -11,12 +11,15 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo train test test-fast lint typecheck bench-intents bench-generation bench-soak bench-handoff bench-discovery bench-prepare bench-sentiment bench-retrieval clean
+.PHONY: setup knowledge demo train test test-fast lint typecheck bench-intents bench-generation bench-soak bench-handoff bench-discovery bench-prepare bench-sentiment bench-retrieval clean
 
 setup:  ## make .venv (Python 3.10) and install everything; a second run takes seconds
 	@scripts/setup.sh
 
-train: setup  ## train the sample bot into models/
+knowledge: setup  ## the help centre into chunks, vectors and answer examples (models/knowledge)
+	@PY=$(PY) scripts/build_knowledge.sh $(MODEL_DIR)/knowledge
+
+train: setup knowledge  ## train the sample bot into models/
 	$(RASA) train --domain domain --data data --config config.yml --out $(MODEL_DIR) --fixed-model-name pinecrest
 
 $(MODEL_DIR)/pinecrest.tar.gz:

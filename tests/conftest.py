@@ -114,6 +114,9 @@ def sample_bot_model() -> Path:
         ROOT / "bot" / "nlu",
         ROOT / "bot" / "escalation",
         ROOT / "bot" / "nlg" / "generation",
+        ROOT / "bot" / "knowledge",
+        ROOT / "training" / "knowledge",
+        ROOT / "scripts" / "build_knowledge.sh",
     ]
     key = _tree_hash([p for p in inputs if p.exists()])
     cache = ROOT / ".cache" / "test-models"
@@ -130,6 +133,14 @@ def _train_sample_bot(key: str, cache: Path, model: Path) -> None:
     out = cache / f"train-{key}"
     shutil.rmtree(out, ignore_errors=True)
     rasa = str(Path(sys.executable).with_name("rasa"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PY": sys.executable}
+    # config.yml reads the knowledge chunks and answer examples from models/knowledge.
+    subprocess.run(
+        [str(ROOT / "scripts" / "build_knowledge.sh"), str(ROOT / "models" / "knowledge")],
+        cwd=ROOT,
+        check=True,
+        env=env,
+    )
     subprocess.run(
         [
             rasa,
@@ -147,7 +158,7 @@ def _train_sample_bot(key: str, cache: Path, model: Path) -> None:
         ],
         cwd=ROOT,
         check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=env,
     )
     (out / "pinecrest.tar.gz").rename(model)
     shutil.rmtree(out, ignore_errors=True)

@@ -157,10 +157,35 @@ def _low(user: Event, cfg: LowConfidenceConfig, explicit: tuple[str, ...]) -> bo
     return name in cfg.intents or confidence < cfg.confidence_below
 
 
+_ANSWERED = ("answer", "extract")
+
+
+def _answered_from_knowledge(events: Sequence[Event]) -> set[int]:
+    """The user events (by ``id``) the bot answered from the knowledge base.
+
+    An open question that no intent recognises (``nlu_fallback``) and that the help centre
+    answered (``knowledge.outcome`` ``answer`` or ``extract`` on the bot's next message) was
+    understood, so it does not count towards :func:`low_confidence`.
+    """
+    answered: set[int] = set()
+    last_user: Event | None = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            last_user = event
+        elif kind == "bot" and last_user is not None:
+            knowledge = (event.get("metadata") or {}).get("knowledge") or {}
+            if knowledge.get("outcome") in _ANSWERED:
+                answered.add(id(last_user))
+    return answered
+
+
 def low_confidence(
     events: Sequence[Event], cfg: LowConfidenceConfig, explicit_intents: tuple[str, ...] = ()
 ) -> FiredTrigger | None:
     """The last ``times_in_a_row`` user messages were all not understood.
+
+    A message answered from the knowledge base counts as understood, whatever its intent.
 
     Args:
         events: Events since the last handback (see :func:`since_last_handback`).
@@ -171,8 +196,11 @@ def low_confidence(
         The fired trigger or ``None``.
     """
     users = [e for e in events if e.get("event") == "user"]
+    answered = _answered_from_knowledge(events)
     recent = users[-cfg.times_in_a_row :]
-    if len(recent) < cfg.times_in_a_row or not all(_low(u, cfg, explicit_intents) for u in recent):
+    if len(recent) < cfg.times_in_a_row or not all(
+        _low(u, cfg, explicit_intents) and id(u) not in answered for u in recent
+    ):
         return None
     return FiredTrigger(
         LOW_CONFIDENCE,

@@ -224,6 +224,7 @@ def _from_decision(
     failed: tuple[str, ...],
     tone: str,
     started: float,
+    guardrails: Guardrails | None,
 ) -> KnowledgeAnswer:
     best = max((p.cosine for p in passages), default=None)
     raw = written.text if written is not None else ""
@@ -236,8 +237,12 @@ def _from_decision(
         return KnowledgeAnswer(
             AnswerKind.ANSWER, raw, cited[:1], failed, raw, decision.relevance, best, seconds
         )
-    if decision.fallback is FallbackKind.EXTRACT and decision.extract is not None:
-        extract = decision.extract
+    extract = decision.extract
+    if (
+        decision.fallback is FallbackKind.EXTRACT
+        and extract is not None
+        and not (guardrails is not None and guardrails.placeholders(extract.text))
+    ):
         citation = Citation(extract.title, extract.section, extract.source, extract.chunk_id)
         return KnowledgeAnswer(
             AnswerKind.EXTRACT,
@@ -296,7 +301,7 @@ def answer_question(
         # Nothing to write from (or nobody to write): the gate's fallback decides.
         decision = gate.fallback(question, passages)
         reason = ("no_writer",) if writer is None else ("sources",)
-        return _from_decision(decision, passages, None, reason, tone, started)
+        return _from_decision(decision, passages, None, reason, tone, started, guardrails)
     written = writer.write(question, [AnswerPassage.from_chunk(p.chunk) for p in passages], channel)
     known = [
         question,
@@ -320,4 +325,4 @@ def answer_question(
     if guard and decision.send:
         decision = gate.fallback(question, passages)
     failed = (*decision.failed, *guard)
-    return _from_decision(decision, passages, written, failed, tone, started)
+    return _from_decision(decision, passages, written, failed, tone, started, guardrails)

@@ -226,6 +226,26 @@ def test_knowledge_gap_hands_over_after_the_second_dont_know(
     assert trigger_slot(policy, twice, domain) == "knowledge_gap"
 
 
+def test_open_questions_answered_from_knowledge_are_not_low_confidence(
+    policy: EscalationPolicy, domain: Domain
+) -> None:
+    answered = {"knowledge": {"outcome": "answer", "sources": [], "failed": []}}
+    t = tracker(
+        domain,
+        user("can I machine wash down", "nlu_fallback", 0.3),
+        bot("utter_knowledge_answer", "Yes, on a gentle cycle.", answered),
+        user("and dry it how", "nlu_fallback", 0.3),
+    )
+    assert predicted(policy, t, domain) is None
+    unanswered = tracker(
+        domain,
+        user("can I machine wash down", "nlu_fallback", 0.3),
+        bot("utter_default", "Sorry, I didn't get that."),
+        user("and dry it how", "nlu_fallback", 0.3),
+    )
+    assert predicted(policy, unanswered, domain) == ESCALATE
+
+
 def test_repeated_fallback(policy: EscalationPolicy, domain: Domain) -> None:
     once = tracker(
         domain,

@@ -91,10 +91,13 @@ async def test_retrain_on_feedback_fixes_a_marked_mistake(
     out = tmp_path / "models"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     rasa = str(Path(sys.executable).parent / "rasa")
-    # The project's NLU pipeline without the reply generator, which does not classify.
+    # The project's NLU pipeline without the reply generator and the knowledge retriever,
+    # which do not classify.
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     config["pipeline"] = [
-        step for step in config["pipeline"] if not step["name"].endswith("ResponseGenerator")
+        step
+        for step in config["pipeline"]
+        if not step["name"].endswith(("ResponseGenerator", "KnowledgeRetriever"))
     ]
     config_file = tmp_path / "config.yml"
     config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
