@@ -141,8 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     answers.add_argument(
         "--systems",
-        default="retrieval,base,generator",
-        help="comma-separated: retrieval,base,ours,generator (ours is not built yet)",
+        default="retrieval,base,ours,generator",
+        help="comma-separated: retrieval,base,ours,generator",
+    )
+    answers.add_argument(
+        "--ours-model",
+        type=Path,
+        help="a trained model (.tar.gz) or generator checkpoint folder, for ours",
     )
     answers.add_argument(
         "--generator-model", type=Path, help="a generator kept by `responses --save-model`"
@@ -168,6 +173,7 @@ def _answers(args: argparse.Namespace) -> int:
         split=args.split,
         systems=tuple(s.strip() for s in args.systems.split(",") if s.strip()),
         generator_model=args.generator_model,
+        ours_model=args.ours_model,
         base_model=args.base_model,
         limit=args.limit,
         max_new_tokens=args.max_new_tokens,

@@ -7,10 +7,14 @@ from the same retrieved passages (the top three of the hybrid index):
 * (a) ``retrieval``: the best passage's extract, or "I don't know";
 * (b) ``base``: SmolLM2-135M-Instruct, not fine-tuned, answering from the passages, then
   the guardrails and the answer gate;
-* (c) ``ours``: the answer writer fine-tuned on (question, passages, answer), with the
-  gate. **Not built yet**: it is listed as unavailable, and nothing runs in its place;
+* (c) ``ours``: the runtime's own answering step
+  (:func:`bot.knowledge.answering.answer_question`) with the generator of a trained model
+  (``--ours-model``: a Rasa model archive whose ResponseGenerator learnt the answer
+  examples, or a generator checkpoint folder) as the answer writer, then the guardrails
+  and the gate; skipped without a model;
 * (d) ``generator``: today's fine-tuned reply generator without knowledge (a kept
-  checkpoint, ``--generator-model``; skipped without one).
+  checkpoint, ``--generator-model``; without one, the ``--ours-model`` generator replying
+  without passages; skipped without either).
 
 (:mod:`training.evaluate.answer_systems` has the systems.) Per system it reports retrieval
 recall@1 and @3, answer correctness (:mod:`training.evaluate.answer_metrics`: MiniLM
@@ -92,12 +96,7 @@ LABELS = {
     "ours": "(c) fine-tuned answer writer, gated",
     "generator": "(d) today's generator, no knowledge",
 }
-UNAVAILABLE = {
-    "ours": (
-        "not built yet: the answer writer fine-tuned on (question, passages, answer) "
-        "examples does not exist, so nothing is run in its place"
-    ),
-}
+UNAVAILABLE: dict[str, str] = {}
 TOP_K = 3
 """Passages retrieved per question: the base model's prompt and recall@3."""
 
@@ -115,9 +114,11 @@ class AnswerEvalConfig:
         kb: The output folder of ``python -m training kb`` (chunks and vectors).
         questions: The question set (JSONL).
         split: ``dev`` (default) or ``test`` (final reporting only).
-        systems: Which of :data:`SYSTEMS` to run (``ours`` is always listed unavailable).
+        systems: Which of :data:`SYSTEMS` to run.
         generator_model: A generator kept by ``training.evaluate responses --save-model``
             (or a model's checkpoint folder), for ``generator``.
+        ours_model: A trained Rasa model archive (``.tar.gz``) or a generator checkpoint
+            folder whose generator learnt the answer examples, for ``ours``.
         base_model: The base model for ``base`` (``smollm2``; ``tiny-random`` for checks).
         limit: Only the first ``limit`` questions of the split, in file order (0: all).
         max_new_tokens: Answer budget of the base model.
@@ -133,6 +134,7 @@ class AnswerEvalConfig:
     split: str = "dev"
     systems: tuple[str, ...] = ("retrieval", "base", "generator")
     generator_model: Path | None = None
+    ours_model: Path | None = None
     base_model: str = "smollm2"
     limit: int = 0
     max_new_tokens: int = 80
@@ -180,12 +182,50 @@ def _kept_generator(path: Path, embedder: Embedder) -> TextGenerator:
     return load(path, embedder=embedder)
 
 
+def load_model_generator(path: Path, embedder: Embedder) -> TextGenerator:
+    """Load the generator of a Rasa model archive, or of a checkpoint folder.
+
+    Args:
+        path: A ``rasa train`` archive (its ResponseGenerator's resource is used) or a
+            folder written by :func:`bot.nlg.generation.checkpoint.save`.
+        embedder: The grounding encoder.
+
+    Returns:
+        The generator.
+
+    Raises:
+        TrainingDataError: If the archive holds no generator checkpoint.
+    """
+    import tarfile
+    import tempfile
+
+    from bot.nlg.generation.checkpoint import META_FILE
+
+    if path.is_dir():
+        return _kept_generator(path, embedder)
+    if not tarfile.is_tarfile(path):
+        raise TrainingDataError(f"{path}: neither a checkpoint folder nor a model archive")
+    scratch = Path(tempfile.mkdtemp(prefix="answers-model-"))
+    with tarfile.open(path) as archive:
+        members = [
+            m
+            for m in archive.getmembers()
+            if "ResponseGenerator" in m.name and (m.isfile() or m.isdir())
+        ]
+        archive.extractall(scratch, members=members, filter="data")
+    metas = sorted(scratch.rglob(META_FILE))
+    if not metas:
+        raise TrainingDataError(f"{path}: the model has no trained ResponseGenerator")
+    return _kept_generator(metas[0].parent, embedder)
+
+
 def evaluate_answers(
     config: AnswerEvalConfig,
     *,
     embedder: Embedder | None = None,
     writer: AnswerWriter | None = None,
     generator: TextGenerator | None = None,
+    ours_generator: Any = None,
 ) -> dict[str, Any]:
     """Answer the questions with every requested system and write the reports.
 
@@ -196,6 +236,8 @@ def evaluate_answers(
         writer: The ``base`` system's writer (default: ``config.base_model``, loaded).
         generator: The ``generator`` system (default: loaded from
             ``config.generator_model``).
+        ours_generator: The ``ours`` system's generator (default: loaded from
+            ``config.ours_model``).
 
     Returns:
         The report (also written to ``config.out``).
@@ -240,14 +282,36 @@ def evaluate_answers(
                 run_writer(q.question, r.passages, base_writer, gate, guardrails, names)
                 for q, r in tqdm(pairs, desc="base", unit="question")
             ]
+        ours = ours_generator
+        if ours is None and (
+            "ours" in config.systems
+            or ("generator" in config.systems and config.generator_model is None)
+        ):
+            if config.ours_model is not None:
+                ours = load_model_generator(config.ours_model, embedder)
+        if "ours" in config.systems:
+            if ours is None:
+                status["ours"] = "skipped: no --ours-model given (a model trained by rasa train)"
+                logger.warning("System 'ours' %s.", status["ours"])
+            else:
+                from bot.knowledge.answering import GeneratorAnswerWriter
+
+                ours_writer = GeneratorAnswerWriter(ours)  # type: ignore[arg-type]
+                ours_guards = getattr(ours, "guardrails", None) or Guardrails()
+                runs["ours"] = [
+                    run_writer(q.question, r.passages, ours_writer, gate, ours_guards, names)
+                    for q, r in tqdm(pairs, desc="ours", unit="question")
+                ]
         if "generator" in config.systems:
             kept = generator
             if kept is None and config.generator_model is not None:
                 kept = _kept_generator(config.generator_model, embedder)
             if kept is None:
+                kept = ours
+            if kept is None:
                 status["generator"] = (
-                    "skipped: no --generator-model given (a generator kept by "
-                    "`python -m training.evaluate responses --save-model DIR`)"
+                    "skipped: no --generator-model or --ours-model given (a generator kept "
+                    "by `python -m training.evaluate responses --save-model DIR`)"
                 )
                 logger.warning("System 'generator' %s.", status["generator"])
             else:

@@ -386,20 +386,55 @@ def test_a_generator_reply_that_fails_a_guardrail_is_a_declining_handoff(tmp_pat
     assert generator["failed_checks"] == {"guard:pii:EMAIL": 3}
 
 
-def test_ours_is_listed_unavailable_and_generator_skipped_without_a_model(
+def test_ours_and_generator_are_skipped_without_a_model(
     tmp_path: Path,
 ) -> None:
     config = _config(tmp_path, systems=("retrieval", "ours", "generator"))
     report = evaluate_answers(config, embedder=HashingEmbedder())
     systems = report["systems"]
     assert list(systems) == ["retrieval", "base", "ours", "generator"]
-    assert systems["ours"]["status"].startswith("unavailable: not built yet")
+    assert systems["ours"]["status"].startswith("skipped: no --ours-model")
     assert "correct" not in systems["ours"]
     assert systems["generator"]["status"].startswith("skipped: no --generator-model")
     assert systems["base"]["status"].startswith("not requested")
     markdown = (config.out / "answers.md").read_text(encoding="utf-8")
-    assert "(c) fine-tuned answer writer, gated: unavailable" in markdown
+    assert "(c) fine-tuned answer writer, gated: skipped" in markdown
     assert "| (c)" not in markdown
+
+
+class _OursGenerator:
+    """A fake fine-tuned generator: the answer writer's prompt in, a fixed answer out."""
+
+    def __init__(self, answer: str) -> None:
+        from bot.nlg.generation.generator import GeneratorOptions
+        from bot.nlg.generation.guardrails import Guardrails
+
+        self.answer = answer
+        self.tokenizer = lambda text, add_special_tokens=False: {"input_ids": [1] * 10}
+        self.options = GeneratorOptions()
+        self.guardrails = Guardrails()
+        self.prompts = 0
+
+    def complete(self, prompt_ids: list[int], max_new_tokens: int | None = None) -> Any:
+        from bot.nlg.generation.decoding import Decoded
+
+        self.prompts += 1
+        return Decoded((1,), self.answer, -0.2, 1.0, 1.0, True)
+
+
+def test_ours_runs_the_runtime_answering_step_with_the_model_generator(
+    tmp_path: Path,
+) -> None:
+    ours = _OursGenerator("We ship to the EU, the UK and the US.")
+    config = _config(tmp_path, systems=("ours",))
+    report = evaluate_answers(config, embedder=HashingEmbedder(), ours_generator=ours)
+    system = report["systems"]["ours"]
+    assert system["status"] == "ran"
+    by_id = {r["id"]: r["systems"]["ours"] for r in report["records"]}
+    assert by_id["q1"]["raw"] == ours.answer
+    # The unanswerable question retrieves nothing relevant: declined without writing.
+    assert by_id["q3"]["kind"] == "dont_know"
+    assert ours.prompts == 2
 
 
 def test_an_unknown_system_is_refused(tmp_path: Path) -> None:
@@ -449,7 +484,7 @@ def test_the_command_line_runs_retrieval_end_to_end(
     assert report["split"] == "dev"
     assert [r["id"] for r in report["records"]] == ["q1", "q2"]
     assert report["systems"]["retrieval"]["recall_at_1"] == 1.0
-    assert report["systems"]["ours"]["status"].startswith("unavailable")
+    assert report["systems"]["ours"]["status"].startswith("not requested")
     printed = capsys.readouterr().out
     assert "| (a) retrieval only" in printed
     assert "development" in printed
