@@ -314,8 +314,12 @@ class InboxInput(InputChannel):
         return response.json(ticket_view(ticket, _now()))
 
     async def _suggestions(self, _: Request, session: Session, ticket_id: str) -> HTTPResponse:
+        found = await self._service().suggestions_with_sources(session.user, ticket_id)
         return response.json(
-            {"suggestions": await self._service().suggestions(session.user, ticket_id)}
+            {
+                "suggestions": [s.text for s in found],
+                "sources": [[c.to_dict() for c in s.sources] for s in found],
+            }
         )
 
     async def _claim(self, _: Request, session: Session, ticket_id: str) -> HTTPResponse:

@@ -23,7 +23,7 @@ from bot.inbox.db import InboxDB
 from bot.inbox.delivery import DeliveryWorker
 from bot.inbox.feedback import FeedbackStore
 from bot.inbox.resume import Resumer
-from bot.inbox.suggest import Suggester
+from bot.inbox.suggest import Suggester, Suggestion
 from common.conversation import Role
 from common.errors import BadRequestError, BotError
 
@@ -248,8 +248,12 @@ class InboxService:
 
     async def suggestions(self, user: User, ticket_id: str) -> list[str]:
         """Three suggested replies for a ticket the user may see."""
+        return [s.text for s in await self.suggestions_with_sources(user, ticket_id)]
+
+    async def suggestions_with_sources(self, user: User, ticket_id: str) -> list[Suggestion]:
+        """Three suggested replies for a ticket the user may see, with their sources."""
         ticket = await self.ticket(user, ticket_id)
-        return await self.suggester.suggest(ticket)
+        return await self.suggester.suggest_with_sources(ticket)
 
 
 def _turns(ticket: Ticket) -> list[tuple[str, str]]:

@@ -1,8 +1,13 @@
-"""Three suggested replies for the agent.
+"""Three suggested replies for the agent, with the help-centre sources behind them.
 
-With a loaded generator (:mod:`bot.nlg.generation.registry`) three replies are sampled
-with different seeds; without one, the grounding index's top replies are used, and as a
-last resort replies written for the ticket's intents. Generation runs in a worker thread.
+When the model has a knowledge index (:mod:`bot.knowledge.registry`), the first suggestion
+is the help centre's answer to the customer's latest message, made by the bot's own
+answering step (:func:`bot.knowledge.answering.answer_question`: the fine-tuned writer,
+the guardrails and the answer gate, or the cited extract), with its sources, so the agent
+sees where it comes from. It is left out when the help centre has no confident passage.
+Then, with a loaded generator (:mod:`bot.nlg.generation.registry`), the grounding index's
+top past replies and replies sampled with different seeds; as a last resort replies
+written for the ticket's intents. Everything runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import copy
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from bot.handoff.model import MessageAuthor, Ticket
+from bot.knowledge.answering import AnswerKind, Citation
 from common.conversation import Role, Turn
 
 logger = logging.getLogger(__name__)
@@ -38,6 +45,47 @@ GENERIC: Sequence[str] = (
     "Thanks for waiting. I've read your conversation with the assistant; let me help.",
     "Could you tell me a bit more so I can look into it?",
 )
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggested reply and the help-centre passages it comes from.
+
+    Attributes:
+        text: The reply.
+        sources: Its sources (empty for a past reply or a generated one).
+    """
+
+    text: str
+    sources: tuple[Citation, ...] = ()
+
+
+def _knowledge(ticket: Ticket, knowledge_name: str, generator_name: str) -> Suggestion | None:
+    """The help centre's answer to the customer's latest message, with its sources."""
+    from bot.knowledge.answering import GeneratorAnswerWriter, answer_question, gate_passages
+    from bot.knowledge.gate import AnswerGate
+    from bot.knowledge.registry import knowledge_registry
+    from bot.nlg.generation.generator import Generator
+    from bot.nlg.generation.registry import generator_registry
+
+    index = knowledge_registry().get(knowledge_name)
+    context, message = _conversation(ticket)
+    if index is None or not message.strip():
+        return None
+    generator = generator_registry().get(generator_name)
+    writer = GeneratorAnswerWriter(generator) if isinstance(generator, Generator) else None
+    answer = answer_question(
+        message,
+        gate_passages(index.search(message, 5)),
+        AnswerGate(index.embedder),
+        writer,
+        generator.guardrails if isinstance(generator, Generator) else None,
+        channel=ticket.channel,
+        conversation=[text for role, text in context if role == "customer"],
+    )
+    if answer.kind is AnswerKind.DONT_KNOW:
+        return None
+    return Suggestion(answer.text, answer.citations)
 
 
 def _conversation(ticket: Ticket) -> tuple[list[tuple[str, str]], str]:
@@ -108,8 +156,9 @@ class Suggester:
         generator_name: The generator's name in the process's generator registry.
     """
 
-    def __init__(self, generator_name: str = "default") -> None:
+    def __init__(self, generator_name: str = "default", knowledge_name: str = "default") -> None:
         self.generator_name = generator_name
+        self.knowledge_name = knowledge_name
 
     async def suggest(self, ticket: Ticket) -> list[str]:
         """Three suggested replies to the customer's latest message.
@@ -120,6 +169,29 @@ class Suggester:
         Returns:
             Three replies, best first.
         """
+        return [s.text for s in await self.suggest_with_sources(ticket)]
+
+    async def suggest_with_sources(self, ticket: Ticket) -> list[Suggestion]:
+        """Three suggested replies, each with the help-centre sources behind it.
+
+        Args:
+            ticket: The ticket, with transcript and messages.
+
+        Returns:
+            Three suggestions, best first: the help centre's answer (when it has one),
+            then past and generated replies, then replies for the ticket's intent.
+        """
+        suggestions: list[Suggestion] = []
+        try:
+            found = await asyncio.to_thread(
+                _knowledge, ticket, self.knowledge_name, self.generator_name
+            )
+            if found is not None:
+                suggestions.append(found)
+        except Exception as e:  # a broken index must not break the inbox
+            logger.warning(
+                "Knowledge suggestion for ticket %s failed (%s).", ticket.id, type(e).__name__
+            )
         try:
             replies = await asyncio.to_thread(_generated, ticket, self.generator_name)
         except Exception as e:  # a broken model must not break the inbox
@@ -127,9 +199,9 @@ class Suggester:
                 "Suggestions for ticket %s not generated (%s).", ticket.id, type(e).__name__
             )
             replies = []
-        for reply in fallback_suggestions(ticket):
-            if len(replies) >= COUNT:
+        for reply in [*replies, *fallback_suggestions(ticket)]:
+            if len(suggestions) >= COUNT:
                 break
-            if reply not in replies:
-                replies.append(reply)
-        return replies[:COUNT]
+            if all(reply != s.text for s in suggestions):
+                suggestions.append(Suggestion(reply))
+        return suggestions[:COUNT]

@@ -136,7 +136,21 @@
         b.addEventListener("click", function () {
           state.suggestion = s; var box = $("reply-text"); box.value = s; box.focus();
         });
-        li.appendChild(b); ul.appendChild(li);
+        li.appendChild(b);
+        var sources = (data.sources && data.sources[i]) || [];
+        sources.forEach(function (src) {
+          var p = el("p"); p.className = "source";
+          p.appendChild(document.createTextNode("Source: "));
+          var label = src.section ? src.title + " > " + src.section : src.title;
+          if (/^https?:\/\//i.test(src.source)) {
+            var a = el("a", label); a.href = src.source; a.target = "_blank"; a.rel = "noopener noreferrer";
+            p.appendChild(a);
+          } else {
+            p.appendChild(document.createTextNode(label + " (" + src.source + ")"));
+          }
+          li.appendChild(p);
+        });
+        ul.appendChild(li);
       });
     }).catch(function (e) { say(e.message); });
   }
