@@ -8,6 +8,7 @@ from its writer thread and the insights loader from a worker thread or the CLI.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import astuple
@@ -141,6 +142,32 @@ class SQLEventStore:
         try:
             with self.engine.connect() as conn:
                 return [str(r[0]) for r in conn.execute(query)]
+        except SQLAlchemyError as e:
+            raise EventStoreError(f"events not read ({type(e).__name__})") from e
+
+    def user_texts(
+        self, since: float, until: float, intents: Sequence[str]
+    ) -> Iterator[tuple[float, str]]:
+        """``(timestamp, text)`` of the customer messages classified as one of ``intents``.
+
+        Raw text: callers redact it before it goes anywhere (trending topics do).
+        """
+        query = (
+            sa.select(EVENTS.c.timestamp, EVENTS.c.data)
+            .where(
+                EVENTS.c.type_name == "user",
+                EVENTS.c.name.in_(list(intents)),
+                EVENTS.c.timestamp >= since,
+                EVENTS.c.timestamp < until,
+            )
+            .order_by(EVENTS.c.timestamp, EVENTS.c.id)
+        )
+        try:
+            with self.engine.connect() as conn:
+                for ts, data in conn.execution_options(stream_results=True).execute(query):
+                    text = json.loads(data).get("text")
+                    if isinstance(text, str) and text.strip():
+                        yield float(ts), text
         except SQLAlchemyError as e:
             raise EventStoreError(f"events not read ({type(e).__name__})") from e
 

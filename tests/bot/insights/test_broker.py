@@ -78,3 +78,15 @@ def test_flatten_reads_the_indexed_fields() -> None:
     slot = flatten({"sender_id": "a", "event": "slot", "name": "csat_rating", "value": 4})
     assert slot is not None and (slot.name, slot.value) == ("csat_rating", "4")
     assert flatten({"event": "user"}) is None
+
+
+async def test_user_texts_of_fallback_messages(tmp_path: Path) -> None:
+    store = SQLEventStore(f"sqlite:///{tmp_path}/events.db")
+    broker = RecordingEventBroker(store)
+    fallback = {**_user(1), "text": "gift cards?"}
+    fallback["parse_data"] = {"intent": {"name": "nlu_fallback", "confidence": 0.2}}
+    for event in (_user(0), fallback, {**fallback, "timestamp": 5000.0}):
+        broker.publish(event)
+    await broker.close()
+    texts = list(store.user_texts(0, 1000, ["nlu_fallback", "out_of_scope"]))
+    assert texts == [(101.0, "gift cards?")]
