@@ -19,14 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rasa.utils.endpoints import read_endpoint_config
-
-from bot.handoff.config import endpoints_path, handoff_queue_config
+from bot.handoff.config import handoff_queue_config
 from bot.handoff.factory import create_handoff_queue
+from bot.insights.config import events_url
 from bot.insights.metrics import Filters
 from bot.insights.report import write_report
 from bot.insights.service import compute_insights
-from bot.insights.store import DEFAULT_URL, SQLEventStore
+from bot.insights.store import SQLEventStore
 from common.errors import BotError, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -47,12 +46,6 @@ def parse_since(text: str, now: float) -> float:
         return datetime.fromisoformat(text).timestamp()
     except ValueError as e:
         raise ConfigError(f"--since {text!r}: use e.g. 30d, 12h or 2026-11-01") from e
-
-
-def events_url(endpoints: str | None) -> str:
-    """The event store URL: ``event_broker.url`` of the endpoints file."""
-    config = read_endpoint_config(str(endpoints_path(endpoints)), "event_broker")
-    return (config.url if config is not None else None) or DEFAULT_URL
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

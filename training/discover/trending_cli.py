@@ -35,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Cluster, count per week and write; 2 on a data or configuration error."""
-    from bot.insights.cli import events_url
+    from bot.insights.config import events_url
     from bot.insights.events import FALLBACK_INTENTS
     from bot.insights.store import SQLEventStore
     from common.embeddings import MiniLMEmbedder
