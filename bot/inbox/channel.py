@@ -59,6 +59,7 @@ from bot.insights.metrics import Filters
 from bot.insights.service import compute_insights
 from bot.insights.store import SQLEventStore
 from common.errors import BadRequestError, BotError
+from common.privacy import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +145,7 @@ class InboxInput(InputChannel):
         self.housekeeping_seconds = housekeeping_seconds
         self.events_url = events_url
         self._events: SQLEventStore | None = None
+        self._redactor: Redactor | None = None
         self.limiter = LoginLimiter()
         self.service: InboxService | None = None
         self._queue: HandoffQueue | None = None
@@ -395,8 +397,11 @@ class InboxInput(InputChannel):
         _require_admin(session)
         if self._events is None:  # opened on first use: most inbox users never ask
             self._events = await asyncio.to_thread(SQLEventStore, self.events_url or events_url())
+            self._redactor = Redactor()
         since, until, filters = _insights_query(request, _now())
-        report = await compute_insights(self._events, self._queue, since, until, filters)
+        report = await compute_insights(
+            self._events, self._queue, since, until, filters, redactor=self._redactor
+        )
         return response.json(
             {"report": report, "charts": figures_json(report)},
             headers={"Cache-Control": "no-store"},

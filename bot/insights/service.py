@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.handoff.model import Ticket
@@ -121,7 +120,7 @@ async def compute_insights(
     until: float,
     filters: Filters | None = None,
     *,
-    redactor_factory: Callable[[], Redactor] = Redactor,
+    redactor: Redactor | None = None,
 ) -> dict[str, Any]:
     """Every figure of a period, with redacted example conversations.
 
@@ -133,7 +132,9 @@ async def compute_insights(
         since: Start (Unix time, inclusive).
         until: End (Unix time, exclusive).
         filters: Channel and intent filters.
-        redactor_factory: Builds the redactor for the example transcripts.
+        redactor: Redacts the example transcripts; a new default :class:`Redactor`
+            when ``None`` (its name model loads on first use: seconds, so long-lived
+            callers pass one they keep).
 
     Returns:
         The report as JSON-ready data; ``examples`` maps refs to redacted transcripts.
@@ -144,7 +145,7 @@ async def compute_insights(
         wh = load(store, tickets, since, until)
         try:
             report = figures(wh, filters or Filters())
-            report["examples"] = examples(wh, store, report, redactor_factory())
+            report["examples"] = examples(wh, store, report, redactor or Redactor())
             return report
         finally:
             wh.close()

@@ -53,9 +53,7 @@ async def report(tmp_path: Path) -> dict[str, Any]:
     await queue.initialize()
     await week.tickets(queue, clock)
     reader = SQLEventStore(f"sqlite:///{tmp_path / 'events.db'}")
-    result = await compute_insights(
-        reader, queue, week.SINCE, week.UNTIL, redactor_factory=_redactor
-    )
+    result = await compute_insights(reader, queue, week.SINCE, week.UNTIL, redactor=_redactor())
     await queue.close()
     return result
 
@@ -163,7 +161,7 @@ async def test_friction_ranked_with_redacted_examples(report: dict[str, Any]) ->
 async def test_filters(tmp_path: Path, report: dict[str, Any]) -> None:
     store = SQLEventStore(f"sqlite:///{tmp_path / 'events.db'}")
     slack = await compute_insights(
-        store, None, week.SINCE, week.UNTIL, Filters(channel="slack"), redactor_factory=_redactor
+        store, None, week.SINCE, week.UNTIL, Filters(channel="slack"), redactor=_redactor()
     )
     assert slack["totals"]["conversations"] == 3
     assert _rate(slack["containment"]) == (3, 3)
@@ -173,7 +171,7 @@ async def test_filters(tmp_path: Path, report: dict[str, Any]) -> None:
         week.SINCE,
         week.UNTIL,
         Filters(intent="order_status"),
-        redactor_factory=_redactor,
+        redactor=_redactor(),
     )
     assert order["totals"]["conversations"] == 6
     assert report["choices"]["channels"] == ["email", "slack", "telegram", "webchat"]
