@@ -302,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.keep is None:
         for path in (events_path, tickets_path):
             path.unlink(missing_ok=True)
+        folder.rmdir()
     return 0 if agree and ours_s <= 60 else 1
 
 
