@@ -1,7 +1,8 @@
-"""The satisfaction survey: ``action_ask_rating`` and ``action_record_rating``.
+"""The satisfaction survey: ``action_ask_rating``, ``action_back_to_bot``, ``action_record_rating``.
 
-After a conversation ends (the customer says goodbye, or an agent resolved the ticket and
-gave the conversation back) the bot asks for a 1–5 rating, in each channel's way: buttons
+After a conversation ends (the customer says goodbye: ``action_ask_rating``; an agent
+resolved the ticket and gave the conversation back: ``action_back_to_bot``, which says so
+and asks in one message) the bot asks for a 1–5 rating, in each channel's way: buttons
 on the web widget, Slack and Telegram (payload ``/csat_rate{"csat_rating": N}``), a reply
 line in email ("reply with a number from 1 to 5"). A comment may follow the number in the
 same reply ("4 quick and friendly"); it is stored redacted.
@@ -110,14 +111,19 @@ def may_ask(events: Sequence[Mapping[str, Any]]) -> bool:
     return not asked and not angry_unresolved(session)
 
 
-def rating_question(channel: str | None) -> dict[str, Any]:
-    """The survey message for a channel: buttons, or a reply line for email and others."""
+def rating_question(channel: str | None, prefix: str = "utter_csat_ask") -> dict[str, Any]:
+    """The survey message for a channel: buttons, or a reply line for email and others.
+
+    Args:
+        channel: The customer's input channel.
+        prefix: The response; ``{prefix}_reply_line`` is its text-channel form.
+    """
     if channel in TEXT_CHANNELS or channel not in BUTTON_CHANNELS:
-        return {"response": "utter_csat_ask_reply_line"}
+        return {"response": f"{prefix}_reply_line"}
     buttons = [
         {"title": str(n), "payload": f'/{RATE_INTENT}{{"{RATING_SLOT}": {n}}}'} for n in range(1, 6)
     ]
-    return {"response": "utter_csat_ask", "buttons": buttons}
+    return {"response": prefix, "buttons": buttons}
 
 
 class ActionAskRating(Action):
@@ -142,6 +148,35 @@ class ActionAskRating(Action):
             logger.debug("No survey for %s.", tracker.sender_id)
             return []
         dispatcher.utter_message(**rating_question(tracker.get_latest_input_channel()))
+        return [SlotSet(ASKED_SLOT, self.clock())]
+
+
+class ActionBackToBot(Action):
+    """After the agent's resolve: one message that hands back and, if allowed, asks.
+
+    One message rather than ``utter_back_to_bot`` followed by the question, so that the
+    customer sees a single reply when the conversation comes back to the bot.
+
+    Args:
+        clock: Returns the current Unix time.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+
+    def name(self) -> str:
+        """Return the action's name in the domain."""
+        return "action_back_to_bot"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Say the bot is back; with the rating question when the survey may be asked."""
+        if not may_ask(tracker.events):
+            dispatcher.utter_message(response="utter_back_to_bot")
+            return []
+        channel = tracker.get_latest_input_channel()
+        dispatcher.utter_message(**rating_question(channel, "utter_back_to_bot_rate"))
         return [SlotSet(ASKED_SLOT, self.clock())]
 
 

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.survey import (
     WINDOW_SECONDS,
     ActionAskRating,
+    ActionBackToBot,
     ActionRecordRating,
     parse_rating,
 )
@@ -183,3 +184,30 @@ async def test_rated_once() -> None:
 )
 def test_parse_rating(text: str, expected: tuple[int | None, str]) -> None:
     assert parse_rating(text) == expected
+
+
+async def _back(events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    result = await ActionBackToBot(clock=lambda: NOW).run(dispatcher, _tracker(events), {})
+    return dispatcher.messages, result
+
+
+async def test_back_to_bot_asks_in_the_same_message_after_the_agents_resolve() -> None:
+    angry = [
+        _user("this is ridiculous", "complaint", "web"),
+        _slot("escalation_trigger", "negative_sentiment"),
+    ]
+    # The inbox resumes through Rasa's collecting channel and delivers text: a reply line.
+    messages, events = await _back([*angry, _user("", "handoff_resolved", "collector")])
+    assert len(messages) == 1
+    assert messages[0]["response"] == "utter_back_to_bot_rate_reply_line"
+    assert events[0]["name"] == "csat_asked_at"
+    messages, _ = await _back([*angry, _user("", "handoff_resolved", "telegram")])
+    assert messages[0]["response"] == "utter_back_to_bot_rate"
+    assert len(messages[0]["buttons"]) == 5
+
+
+async def test_back_to_bot_without_asking_twice() -> None:
+    asked = [_slot("csat_asked_at", NOW - 10), _user("", "handoff_resolved", "web")]
+    messages, events = await _back(asked)
+    assert [m["response"] for m in messages] == ["utter_back_to_bot"] and events == []
