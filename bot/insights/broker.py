@@ -148,7 +148,7 @@ class RecordingEventBroker(EventBroker):
         """Write what is queued, stop the writer and close the forwarded broker."""
         if not self._closed:
             self._closed = True
-            self._pending.put(_STOP)
+            await asyncio.to_thread(self._pending.put, _STOP)  # may wait while the queue is full
             await asyncio.to_thread(self._writer.join)
             await asyncio.to_thread(self.store.close)
         if self.forward_to is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.insights.warehouse import (
-    _FALLBACK,
+    FALLBACK_SQL,
     GOOD_RATING,
     LOW_RATING,
     VERIFY_SECONDS,
@@ -239,7 +239,7 @@ WITH outcome AS (
     SELECT 'fallback' AS kind, o.conv, {_STEP} AS step FROM (
         SELECT e.conv, e.ts, e.id, ROW_NUMBER() OVER (PARTITION BY e.conv ORDER BY e.ts, e.id) rn
         FROM evc e JOIN sel s ON s.conv = e.conv
-        WHERE e.type_name = 'user' AND e.name IN ({_FALLBACK})) o WHERE o.rn = 1
+        WHERE e.type_name = 'user' AND e.name IN ({FALLBACK_SQL})) o WHERE o.rn = 1
     UNION ALL
     SELECT 'escalation', o.conv, {_STEP} FROM (
         SELECT e.conv, e.ts, e.id, ROW_NUMBER() OVER (PARTITION BY e.conv ORDER BY e.ts, e.id) rn
@@ -248,7 +248,7 @@ WITH outcome AS (
     WHERE o.rn = 1
     UNION ALL
     SELECT 'low_rating', o.conv, {_STEP} FROM (
-        SELECT s.conv, s.end_ts AS ts, 9223372036854775807 AS id FROM sel s
+        SELECT s.conv, s.end_ts AS ts, 9223372036854775807 AS id FROM sel s  -- after all
         WHERE s.rating <= {LOW_RATING}) o
     UNION ALL
     SELECT 'abandoned', conv, 'form:' || open_loop FROM sel WHERE abandoned
@@ -309,7 +309,7 @@ def _examples(wh: Warehouse, kind: str, step: str) -> list[str]:
         )
         return [r[0] for r in rows]
     condition = {
-        "fallback": f"e.type_name = 'user' AND e.name IN ({_FALLBACK})",
+        "fallback": f"e.type_name = 'user' AND e.name IN ({FALLBACK_SQL})",
         "escalation": "e.type_name = 'slot' AND e.name = 'escalation_trigger'"
         " AND e.value != 'null'",
         "low_rating": f"e.type_name = 'slot' AND e.name = 'csat_rating' AND e.value != 'null'"

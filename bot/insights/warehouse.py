@@ -54,8 +54,10 @@ def _sql_list(values: Iterable[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-_FALLBACK = _sql_list(FALLBACK_INTENTS)
-_CONTROL = _sql_list(CONTROL_INTENTS)
+FALLBACK_SQL = _sql_list(FALLBACK_INTENTS)
+"""The fallback intents as an SQL list, for ``IN (...)``."""
+CONTROL_SQL = _sql_list(CONTROL_INTENTS)
+"""The control intents as an SQL list, for ``IN (...)``."""
 
 _SCHEMA = """
 CREATE TABLE ev (
@@ -79,7 +81,7 @@ CREATE INDEX evc_conv ON evc (conv, type_name, ts, id);
 CREATE TABLE uev AS
 SELECT conv, ts, id, name FROM evc
 WHERE type_name = 'user' AND name IS NOT NULL
-  AND name NOT IN ({_FALLBACK}) AND name NOT IN ({_CONTROL});
+  AND name NOT IN ({FALLBACK_SQL}) AND name NOT IN ({CONTROL_SQL});
 CREATE INDEX uev_conv ON uev (conv, ts, id);
 
 CREATE TABLE conv AS
@@ -87,7 +89,7 @@ WITH base AS (
     SELECT conv, MIN(sender_id) AS sender_id, MIN(ts) AS start, MAX(ts) AS end_ts,
            MAX(channel) AS channel,
            SUM(type_name = 'user') AS user_msgs,
-           SUM(type_name = 'user' AND name IN ({_FALLBACK})) AS fallback_msgs
+           SUM(type_name = 'user' AND name IN ({FALLBACK_SQL})) AS fallback_msgs
     FROM evc GROUP BY conv HAVING SUM(type_name = 'user') > 0
 ),
 last_user AS (
@@ -132,7 +134,7 @@ SELECT b.conv, b.sender_id, b.start, b.end_ts, COALESCE(b.channel, 'unknown') AS
             ELSE trig.value END AS trigger,
        trig.ts AS escalated_at,
        (trig.value IS NOT NULL) AS handed_off,
-       (lu.name IN ({_FALLBACK})) AS unresolved_fallback,
+       (lu.name IN ({FALLBACK_SQL})) AS unresolved_fallback,
        (ol.name IS NOT NULL) AS abandoned,
        ol.name AS open_loop,
        r.value AS rating,
