@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import astuple
 from pathlib import Path
@@ -55,6 +56,27 @@ def _prepare_sqlite(url: str) -> None:
         Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _sqlite_wal(dbapi_connection: Any, _: Any) -> None:
+    """Readers (the insights) do not block the bots' writes, nor the other way round."""
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _create_schema(engine: sa.engine.Engine, attempts: int = 5) -> None:
+    """Create the table and indexes if missing.
+
+    Several servers starting at once race between "does it exist" and "create"; the loser
+    fails with "already exists" and simply checks again.
+    """
+    for attempt in range(attempts):
+        try:
+            _METADATA.create_all(engine)
+            return
+        except SQLAlchemyError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
 class SQLEventStore:
     """Appends and reads tracker events.
 
@@ -67,7 +89,9 @@ class SQLEventStore:
         try:
             _prepare_sqlite(url)
             self.engine = sa.create_engine(url, echo=echo, future=True)
-            _METADATA.create_all(self.engine)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_wal)
+            _create_schema(self.engine)
         except (SQLAlchemyError, OSError) as e:
             raise EventStoreError(f"event store unavailable ({type(e).__name__})") from e
         self.url = url

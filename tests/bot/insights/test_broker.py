@@ -90,3 +90,23 @@ async def test_user_texts_of_fallback_messages(tmp_path: Path) -> None:
     await broker.close()
     texts = list(store.user_texts(0, 1000, ["nlu_fallback", "out_of_scope"]))
     assert texts == [(101.0, "gift cards?")]
+
+
+def test_servers_starting_at_once_share_the_schema(tmp_path: Path) -> None:
+    import threading
+
+    url = f"sqlite:///{tmp_path}/events.db"
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            SQLEventStore(url).close()
+        except BaseException as e:  # collected for the assertion
+            errors.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
