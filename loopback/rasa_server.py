@@ -82,13 +82,17 @@ def running_bot(
 
 
 def _endpoints(tmp: Path, actions_port: int, extra: str) -> str:
-    """The project's endpoints.yml for a test: its action server, its own queue file.
+    """The project's endpoints.yml for a test: its action server, its own SQLite files.
 
     Top-level keys of ``extra`` replace the project's.
     """
     config = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
     config["action_endpoint"] = {"url": f"http://127.0.0.1:{actions_port}/webhook"}
     config["handoff_queue"] = {"type": "sqlite", "path": str(tmp / "handoff.db")}
+    if (config.get("tracker_store") or {}).get("type") == "SQL":
+        config["tracker_store"] = {**config["tracker_store"], "db": str(tmp / "trackers.db")}
+    if "url" in (config.get("event_broker") or {}):
+        config["event_broker"] = {**config["event_broker"], "url": f"sqlite:///{tmp}/events.db"}
     config.update(yaml.safe_load(extra) or {})
     return yaml.safe_dump(config, sort_keys=False)
 

@@ -38,6 +38,10 @@ COMMANDS = MappingProxyType(
             "training.knowledge.qa_cli",
             "build (question, passages, answer) examples for the answer writer",
         ),
+        "trending": (
+            "training.discover.trending_cli",
+            "cluster the last two weeks' fallback messages into trending topics and proposals",
+        ),
         "export-feedback": (
             "training.feedback.cli",
             "write agents' replies and corrections as NLU examples and generation pairs",

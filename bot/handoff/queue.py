@@ -123,6 +123,10 @@ class HandoffQueue(Protocol):
         """Current SLA breaches; the alert hook is awaited once per ticket and kind."""
         ...
 
+    async def tickets_created(self, since: float, until: float) -> list[Ticket]:
+        """Every ticket (resolved ones too) created in ``[since, until)``, oldest first."""
+        ...
+
 
 class StoreHandoffQueue(abc.ABC):
     """Queue operations written once over a small set of storage primitives.
@@ -194,6 +198,24 @@ class StoreHandoffQueue(abc.ABC):
     @abc.abstractmethod
     async def _open_tickets(self) -> list[Ticket]:
         """All queued and claimed tickets."""
+
+    @abc.abstractmethod
+    async def _created_between(self, since: float, until: float) -> list[Ticket]:
+        """Every ticket created in ``[since, until)``, oldest first, as stored."""
+
+    async def tickets_created(self, since: float, until: float) -> list[Ticket]:
+        """Every ticket (resolved ones too) created in ``[since, until)``, oldest first.
+
+        The insights read agent figures from these; leases are not reaped here.
+
+        Args:
+            since: Unix time, inclusive.
+            until: Unix time, exclusive.
+
+        Returns:
+            The tickets.
+        """
+        return await self._created_between(since, until)
 
     # -- context manager ---------------------------------------------------------------
 

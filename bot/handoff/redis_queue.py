@@ -7,6 +7,8 @@ Keys, all under a configurable prefix:
   first) and ``created_at`` (older first), ties broken by id.
 - ``{prefix}leases``: sorted set of claimed ticket ids scored by lease expiry, for reaping.
 - ``{prefix}open:{conversation_id}``: id of the conversation's open ticket.
+- ``{prefix}created``: sorted set of every ticket id scored by ``created_at`` (for the
+  insights; tickets stored before it existed are not in it).
 
 Every change is an optimistic transaction: WATCH the ticket (and the conversation key), read,
 apply the pure transition, then write ticket and indexes in one MULTI/EXEC. If another client
@@ -118,6 +120,10 @@ class RedisHandoffQueue(StoreHandoffQueue):
     def _leases_key(self) -> str:
         return f"{self.key_prefix}leases"
 
+    @property
+    def _created_key(self) -> str:
+        return f"{self.key_prefix}created"
+
     # -- lifecycle ---------------------------------------------------------------------
 
     async def initialize(self) -> None:
@@ -166,6 +172,8 @@ class RedisHandoffQueue(StoreHandoffQueue):
 
     def _write_indexes(self, pipe: Pipeline, old: Ticket | None, new: Ticket) -> None:
         pipe.set(self._ticket_key(new.id), new.to_json())
+        if old is None:
+            pipe.zadd(self._created_key, {new.id: new.created_at})
         if new.status is TicketStatus.QUEUED:
             pipe.zadd(self._queue_key, {new.id: queue_score(new)})
             pipe.zrem(self._leases_key, new.id)
@@ -264,6 +272,11 @@ class RedisHandoffQueue(StoreHandoffQueue):
         with _translate_errors():
             ids = await self._redis.zrangebyscore(self._leases_key, "-inf", now)
         return [str(i) for i in ids]
+
+    async def _created_between(self, since: float, until: float) -> list[Ticket]:
+        with _translate_errors():
+            ids = await self._redis.zrangebyscore(self._created_key, since, f"({until}")
+        return await self._tickets([str(i) for i in ids])
 
     async def _open_tickets(self) -> list[Ticket]:
         with _translate_errors():

@@ -43,6 +43,9 @@ _SCHEMA = (
         ON handoff_tickets (status, priority DESC, created_at, id)
     """,
     """
+    CREATE INDEX IF NOT EXISTS handoff_tickets_created ON handoff_tickets (created_at)
+    """,
+    """
     CREATE UNIQUE INDEX IF NOT EXISTS handoff_tickets_open_conversation
         ON handoff_tickets (conversation_id) WHERE status != 'resolved'
     """,
@@ -279,6 +282,13 @@ class SQLiteHandoffQueue(StoreHandoffQueue):
 
     async def _expired_lease_ids(self, now: float) -> list[str]:
         return await self._run(self._expired_sync, now)
+
+    async def _created_between(self, since: float, until: float) -> list[Ticket]:
+        return await self._run(
+            self._select_docs,
+            "created_at >= ? AND created_at < ? ORDER BY created_at, id",
+            (since, until),
+        )
 
     async def _open_tickets(self) -> list[Ticket]:
         return await self._run(

@@ -7,8 +7,10 @@ Enable it in ``credentials.yml``::
       lease_seconds: 900            # a claim lasts this long without activity
       handoff_queue: null           # null: the `handoff_queue:` of $BOT_ENDPOINTS
       secure_cookies: auto          # auto: Secure when the request came over https
+      events_url: null              # null: `event_broker.url` of $BOT_ENDPOINTS (insights)
 
 The app is served at ``/webhooks/inbox/``; its JSON API lives under ``/webhooks/inbox/api``.
+Admins also get ``/webhooks/inbox/insights`` (docs/insights.md); agents get 403 there.
 With the server it starts the delivery worker (agent replies to customers) and a
 housekeeping loop (expired leases back to the queue, SLA checks); both stop with it.
 """
@@ -20,10 +22,12 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import plotly
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -49,7 +53,13 @@ from bot.inbox.resume import RasaResumer
 from bot.inbox.service import InboxService, StateNotifier, ticket_view
 from bot.inbox.sse import sse_stream
 from bot.inbox.suggest import Suggester
+from bot.insights.charts import figures_json
+from bot.insights.config import events_url
+from bot.insights.metrics import Filters
+from bot.insights.service import compute_insights
+from bot.insights.store import SQLEventStore
 from common.errors import BadRequestError, BotError
+from common.privacy import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +72,27 @@ ASSETS = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
+    "insights.html": "text/html; charset=utf-8",
+    "insights.js": "text/javascript; charset=utf-8",
+    "plotly.min.js": "text/javascript; charset=utf-8",
 }
+PUBLIC_ASSETS = ("app.js", "app.css", "insights.js", "plotly.min.js")
+MAX_INSIGHTS_DAYS = 366
+MAX_FILTER_CHARS = 64
+DAY_SECONDS = 86400.0
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
+}
+
+INSIGHTS_HEADERS = {
+    **SECURITY_HEADERS,
+    # plotly.js adds its stylesheet as a <style> element; scripts stay 'self' only.
+    "Content-Security-Policy": (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    ),
 }
 
 Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
@@ -82,6 +107,7 @@ class InboxInput(InputChannel):
         lease_seconds: Claim lease.
         secure_cookies: ``auto``, ``true`` or ``false``.
         housekeeping_seconds: Interval of lease reaping and SLA checks.
+        events_url: The insights event store; ``None``: from the endpoints file.
     """
 
     @classmethod
@@ -100,6 +126,7 @@ class InboxInput(InputChannel):
             lease_seconds=float(options.get("lease_seconds") or 900),
             secure_cookies=str(options.get("secure_cookies", "auto")).lower(),
             housekeeping_seconds=float(options.get("housekeeping_seconds") or 15),
+            events_url=str(options["events_url"]) if options.get("events_url") else None,
         )
 
     def __init__(
@@ -109,12 +136,16 @@ class InboxInput(InputChannel):
         lease_seconds: float = 900.0,
         secure_cookies: str = "auto",
         housekeeping_seconds: float = 15.0,
+        events_url: str | None = None,
     ) -> None:
         self.db_path = db_path
         self.queue_config = queue_config
         self.lease_seconds = lease_seconds
         self.secure_cookies = secure_cookies
         self.housekeeping_seconds = housekeeping_seconds
+        self.events_url = events_url
+        self._events: SQLEventStore | None = None
+        self._redactor: Redactor | None = None
         self.limiter = LoginLimiter()
         self.service: InboxService | None = None
         self._queue: HandoffQueue | None = None
@@ -175,6 +206,9 @@ class InboxInput(InputChannel):
         if self._queue is not None:
             await self._queue.close()
             self._queue = None
+        if self._events is not None:
+            await asyncio.to_thread(self._events.close)
+            self._events = None
         logger.info("Agent inbox stopped.")
 
     async def _housekeeping(self, queue: HandoffQueue) -> None:
@@ -206,7 +240,7 @@ class InboxInput(InputChannel):
             await self.stop()
 
         bp.add_route(self._page("index.html"), "/", methods=["GET"], name="index")
-        for asset in ("app.js", "app.css"):
+        for asset in PUBLIC_ASSETS:
             bp.add_route(self._page(asset), f"/static/{asset}", methods=["GET"], name=asset)
 
         async def login(request: Request) -> HTTPResponse:
@@ -225,19 +259,21 @@ class InboxInput(InputChannel):
             ("POST", "/api/tickets/<ticket_id>/resolve", self._resolve),
             ("POST", "/api/tickets/<ticket_id>/transfer", self._transfer),
             ("POST", "/api/tickets/<ticket_id>/correct", self._correct),
-            ("GET", "/api/events", self._events),
+            ("GET", "/api/events", self._event_stream),
+            ("GET", "/insights", self._insights_page),
+            ("GET", "/api/insights", self._insights),
         ]
         for method, path, handler in routes:
             name = path.strip("/").replace("/", "_").replace("<", "").replace(">", "")
             bp.add_route(self._guarded(handler), path, methods=[method], name=f"{method}_{name}")
         return bp
 
-    def _page(self, asset: str) -> Handler:
+    def _page(self, asset: str, headers: Mapping[str, str] = SECURITY_HEADERS) -> Handler:
         async def serve(_: Request) -> HTTPResponse:
             body = self._assets.get(asset)
             if body is None:
                 return response.text("starting", status=503)
-            return response.raw(body, content_type=ASSETS[asset], headers=SECURITY_HEADERS)
+            return response.raw(body, content_type=ASSETS[asset], headers=dict(headers))
 
         return serve
 
@@ -357,7 +393,25 @@ class InboxInput(InputChannel):
         )
         return response.json({"predicted": predicted, "intent": body.get("intent")})
 
-    async def _events(self, request: Request, session: Session) -> HTTPResponse:
+    async def _insights_page(self, _: Request, session: Session) -> HTTPResponse:
+        _require_admin(session)
+        return await self._page("insights.html", INSIGHTS_HEADERS)(_)
+
+    async def _insights(self, request: Request, session: Session) -> HTTPResponse:
+        _require_admin(session)
+        if self._events is None:  # opened on first use: most inbox users never ask
+            self._events = await asyncio.to_thread(SQLEventStore, self.events_url or events_url())
+            self._redactor = Redactor()
+        since, until, filters = _insights_query(request, _now())
+        report = await compute_insights(
+            self._events, self._queue, since, until, filters, redactor=self._redactor
+        )
+        return response.json(
+            {"report": report, "charts": figures_json(report)},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def _event_stream(self, request: Request, session: Session) -> HTTPResponse:
         user = session.user
 
         async def snapshot() -> str:
@@ -424,4 +478,36 @@ def _intents(agent: Any) -> list[str]:
 
 
 def _read_assets() -> dict[str, bytes]:
-    return {name: (STATIC_DIR / name).read_bytes() for name in ASSETS}
+    assets = {name: (STATIC_DIR / name).read_bytes() for name in ASSETS if name != "plotly.min.js"}
+    assets["plotly.min.js"] = (
+        Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    ).read_bytes()
+    return assets
+
+
+def _require_admin(session: Session) -> None:
+    if not session.user.is_admin:
+        raise ForbiddenError("the insights are for admins")
+
+
+def _day(text: str, name: str) -> float:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError as e:
+        raise BadRequestError(f"{name} must be a date like 2026-11-30") from e
+
+
+def _insights_query(request: Request, now: float) -> tuple[float, float, Filters]:
+    """``since``/``until`` (UTC dates, until inclusive; default the last 30 days), filters."""
+    args = request.args
+    until = _day(args.get("until"), "until") + DAY_SECONDS if args.get("until") else now
+    since = _day(args.get("since"), "since") if args.get("since") else until - 30 * DAY_SECONDS
+    if not 0 < until - since <= MAX_INSIGHTS_DAYS * DAY_SECONDS:
+        raise BadRequestError(f"the range must be 1 to {MAX_INSIGHTS_DAYS} days")
+    values = []
+    for key in ("channel", "intent"):
+        value = args.get(key) or None
+        if value is not None and len(value) > MAX_FILTER_CHARS:
+            raise BadRequestError(f"{key} is too long")
+        values.append(value)
+    return since, until, Filters(channel=values[0], intent=values[1])

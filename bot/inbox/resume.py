@@ -3,7 +3,7 @@
 Like Rasa's ``POST /conversations/<id>/tracker/events`` handler, the tracker is changed
 under the conversation's lock: ``ConversationResumed`` (and ``action_listen``, which the
 pausing action left out) is appended, then the
-``handoff_resolved`` intent is triggered (the rule answers with ``utter_back_to_bot``).
+``handoff_resolved`` intent is triggered (the rule answers with ``action_back_to_bot``).
 The bot's closing words are collected and sent through the outbound registry, after the
 customer's client is told that the bot is back.
 """

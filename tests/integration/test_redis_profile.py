@@ -85,6 +85,7 @@ def test_two_servers_share_conversations_without_loss_or_doubles(
             "REDIS_HOST": "127.0.0.1",
             "REDIS_PORT": str(redis_server.port),
             "ACTION_ENDPOINT_URL": "unused",
+            "EVENTS_DB_URL": f"sqlite:///{tmp_path}/events.db",
         }
         with running_fleet(
             sample_bot_model,

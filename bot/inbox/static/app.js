@@ -40,6 +40,7 @@
     state.me = me; state.csrf = me.csrf;
     $("login-view").hidden = true; $("app-view").hidden = false; $("whoami").hidden = false;
     $("user-name").textContent = me.user + " (" + me.role + ")";
+    $("insights-link").hidden = me.role !== "admin";
     var intents = $("correct-intent"); intents.textContent = "";
     (me.intents || []).forEach(function (i) { var o = el("option", i); o.value = i; intents.appendChild(o); });
     api("GET", "/agents").then(function (data) {

@@ -457,3 +457,17 @@ async def test_logs_carry_ids_not_message_text(
     assert ticket.id in caplog.text
     assert "4111" not in caplog.text
     assert "customer-conv-1" not in caplog.text
+
+
+async def test_tickets_created_lists_resolved_tickets_in_the_window(
+    queue: HandoffQueue, clock: FakeClock
+) -> None:
+    early = await queue.enqueue(make_ticket("conv-a", created_at=START - 100))
+    inside = await queue.enqueue(make_ticket("conv-b", created_at=START + 10))
+    await queue.enqueue(make_ticket("conv-c", created_at=START + 200))
+    await queue.claim(inside.id, "alice", 60)
+    await queue.resolve(inside.id, "alice")
+    found = await queue.tickets_created(START, START + 200)
+    assert [t.id for t in found] == [inside.id]
+    assert found[0].status is TicketStatus.RESOLVED
+    assert [t.id for t in await queue.tickets_created(START - 100, START)] == [early.id]
