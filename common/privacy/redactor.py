@@ -82,8 +82,8 @@ class RedactionConfig:
     phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
     phone_leniency: str = "VALID"
     phone_international_possible: bool = True
-    order_patterns: tuple[str, ...] = (r"(?i)(?<![\w-])PC-\d{6}(?!\d)",)
-    account_patterns: tuple[str, ...] = (r"(?<![\w-])ACC-?\d{6,10}(?!\d)",)
+    order_patterns: tuple[str, ...] = (r"(?i)(?<![\w-])PC[- ]?\d{6}(?!\d)",)
+    account_patterns: tuple[str, ...] = (r"(?<![\w-])ACC[- ]?\d{6,10}(?!\d)",)
     address_patterns: tuple[str, ...] = ADDRESS_PATTERNS
     name_denylist: tuple[str, ...] = ("Pinecrest",)
     name_proper_noun_fallback: bool = True
