@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from common.errors import ModelPackageMissingError
+from common.errors import ModelLoadError, ModelPackageMissingError
 from common.privacy.detectors import Detection, find_placeholders
 from common.privacy.gazetteer import english_words, first_names, last_names
 
@@ -271,6 +271,7 @@ def load_pipeline(path: Path | None = None, tagger: bool = True) -> Language:
 
     Raises:
         ModelPackageMissingError: If spaCy or the model package is missing.
+        ModelLoadError: If the pipeline's files are there but do not load.
 
     """
     try:
@@ -285,6 +286,8 @@ def load_pipeline(path: Path | None = None, tagger: bool = True) -> Language:
         nlp = spacy.load(folder, exclude=exclude)
     except OSError as e:
         raise ModelPackageMissingError(MODEL_PACKAGE, _PURPOSE) from e
+    except Exception as e:  # spaCy/thinc/confection raise many kinds on a broken pipeline
+        raise ModelLoadError(folder.name, _PURPOSE, type(e).__name__) from e
     _use_numpy_blas(nlp)
     logger.info("loaded spaCy pipeline %s with components %s", folder.name, nlp.pipe_names)
     return nlp
