@@ -208,7 +208,9 @@ _GLUED_RE = re.compile(r"[\w-]")
 _IBAN_PREFIX_RE = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4})*\s?$")
 _SERIAL_LABEL_RE = re.compile(
     r"(?i)\b(?:serial(?:\s+(?:no|number|#))?|s/n|sn|imei|model(?:\s+(?:no|number))?|part"
-    r"(?:\s+(?:no|number))?|sku|batch|lot|barcode|ean|upc|isbn|tracking(?:\s+number)?)"
+    r"(?:\s+(?:no|number))?|sku|batch|lot|barcode|ean|upc|isbn|tracking(?:\s+number)?|"
+    r"(?:order|purchase|invoice|ticket|case|booking|reservation|transaction)"
+    r"(?:\s+(?:no|number|id|#))?)"
     r"\.?\s*[:#]?\s*$"
 )
 

@@ -217,6 +217,13 @@ _DAY_ABBREVIATIONS = frozenset("mon tue tues wed thu thur thurs fri sat sun".spl
 # Trimming of candidates: a leading greeting or title, a trailing possessive or particle.
 _LEAD_RE = re.compile(rf"(?:(?i:{_GREETING})|{TITLES})[ \t]*[,!]?\s+")
 _TAIL_RE = re.compile(rf"(?:['’]s|[ \t]+{_PARTICLE}|[\s,.;:!?'’\"-])+$")
+# Quoted interface labels: '"Sign Up" or "Create Account" button', 'click "Place Order"'.
+_QUOTED = r"[\"'“‘][^\"'“”‘’\n]{1,40}[\"'”’]"
+_UI_NOUN = r"(?:button|link|option|section|tab|menu|page|field|icon|box|screen|settings?|form)"
+_UI_LABEL_RE = re.compile(
+    rf"(?i:{_QUOTED}(?:\s*(?:,|or|and|/)\s*{_QUOTED})*\s+{_UI_NOUN}\b"
+    rf"|\b(?:click(?:\s+on)?|select|press|tap|choose|hit)\s+(?:the\s+)?{_QUOTED})"
+)
 # A label's value after its colon: a number, a URL or an email, not a chat message.
 _FIELD_VALUE_RE = re.compile(r"[ \t]*:[ \t]*(?:[\d+(]|https?://|www\.|\S+@)")
 _WORD_BEFORE_RE = re.compile(r"([\w-]+)[ \t]+$")
@@ -377,7 +384,7 @@ class SpacyNameFinder:
                 ]
                 if self._fallback:
                     candidates += [Candidate(s, e) for s, e in proper_noun_names(doc, self._deny)]
-            protected = find_placeholders(text)
+            protected = find_placeholders(text) + [m.span() for m in _UI_LABEL_RE.finditer(text)]
             kept = [
                 span
                 for c in candidates
@@ -399,6 +406,8 @@ class SpacyNameFinder:
 
         - a weak cue ("X said", "X from your team", "X:") or a PERSON entity in a text in
           another language needs a known first or last name (or, for cues, NER's PERSON);
+        - without a strong cue, a run starting with a common English word that is no known
+          first name ("Create Account", "Payment") is not a name;
         - an entity labelled NORP, PRODUCT, EVENT... ("I'm Canadian") is never a name,
           unless it starts with a known first name;
         - an ORG ("Google", "Royal Mail") is taken only when it starts with a known first
@@ -417,6 +426,8 @@ class SpacyNameFinder:
             person = person or "PERSON" in labels
         if candidate.weak and not (known or (person and not candidate.ner)):
             return True
+        if not candidate.cue and folded[0] in english_words() and not known_first:
+            return True  # a UI label or a plain word: "Create Account", "Help!", "Payment"
         if labels & _VETO_ALWAYS and not known_first:
             return True
         if "ORG" in labels and not known_first:
@@ -512,6 +523,7 @@ class Candidate:
         lower_ok: Lower-case words may be part of it (strong lower-case cues).
         weak: It needs a known first or last name (or NER's PERSON) to be kept.
         ner: It is an entity NER labelled PERSON.
+        cue: It follows a strong cue (greeting, introduction, title, sign-off).
 
     """
 
@@ -520,6 +532,7 @@ class Candidate:
     lower_ok: bool = False
     weak: bool = False
     ner: bool = False
+    cue: bool = False
 
 
 def cue_names(text: str) -> list[Candidate]:
@@ -532,7 +545,7 @@ def cue_names(text: str) -> list[Candidate]:
         The candidates (unfiltered).
 
     """
-    spans = [Candidate(*m.span("name")) for p in _CUE_PATTERNS for m in p.finditer(text)]
+    spans = [Candidate(*m.span("name"), cue=True) for p in _CUE_PATTERNS for m in p.finditer(text)]
     spans += [
         Candidate(*m.span("name"), weak=True) for p in _WEAK_CUE_PATTERNS for m in p.finditer(text)
     ]
@@ -548,7 +561,7 @@ def cue_names(text: str) -> list[Candidate]:
                 kept.append(word)
             if kept:
                 start = m.start("name")
-                spans.append(Candidate(start, start + len(" ".join(kept)), lower_ok=True))
+                spans.append(Candidate(start, start + len(" ".join(kept)), lower_ok=True, cue=True))
     for m in _LOWER_TOKEN_RE.finditer(text):
         if not _casual_name(m.group(), first_names()):
             continue
@@ -558,7 +571,7 @@ def cue_names(text: str) -> list[Candidate]:
         last = _WORD_AFTER_RE.match(text, end)
         if last and _casual_name(last.group(1), last_names()):
             end = last.end()
-        spans.append(Candidate(m.start(), end, lower_ok=True))
+        spans.append(Candidate(m.start(), end, lower_ok=True, cue=True))
     return spans
 
 

@@ -286,3 +286,16 @@ def test_dev_set_scores_hold(nlp_redactor):
     for pii_type in ("ADDRESS", "PHONE", "ORDER_ID"):
         assert scores[pii_type]["recall"] >= 0.99, (pii_type, scores[pii_type])
     assert bench.leaked(records, predictions) / scores["ALL (micro)"]["gold"] <= 0.07
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Click the "Place Order" button to finish.',
+        'Look for "Sign Up" or "Create Account" on the home page.',
+        "then select 'Cancel Order' and confirm",
+        "I need help with my order 3707955617",
+    ],
+)
+def test_interface_labels_and_order_numbers_are_not_pii(nlp_redactor, text):
+    assert nlp_redactor.redact(text).spans == ()
