@@ -64,7 +64,7 @@ NOT_NAMES: frozenset[str] = frozenset(
     reference ref tracking shipping billing courier driver rep staff someone somebody
     senior junior head lead chief buyer director officer assistant coordinator engineer
     consultant specialist executive analyst representative administrator supervisor
-    department services sales marketing operations accounts sent
+    department services sales marketing operations accounts sent mate buddy bro dude hun pal
     hallo guten tag danke vielen dank gruß grüße grüßen freundlichen mit liebe lieber sehr
     geehrte geehrter bitte meine mein ihr ihre und bonjour merci cordialement madame monsieur
     salutations hola gracias saludos buenos buenas ciao grazie saluti buongiorno groeten
@@ -89,7 +89,7 @@ ORG_WORDS: frozenset[str] = frozenset(
     logistics telecom energy insurance motors holdings foundation society club association
     agency stores market bakery cafe restaurant hotel pharmacy studios labs systems
     solutions technologies software media network tv radio news times railway railways rail
-    transport taxi cars music pay prime
+    transport taxi cars music pay prime station airport centre center mall hall
     """.split()
 )
 # Prepositions that put a place, not a person, after them ("from Austin to Glasgow").
@@ -188,7 +188,7 @@ _LOWER_CUE_PATTERNS: tuple[re.Pattern[str], ...] = (
 _CASUAL_CUE = (
     r"(?:its|it's|it’s|it\s+is|this\s+is|im|i'm|i’m|i\s+am|ty|thx|thanks|thank\s+you|cheers|ok|okay|"
     r"hi|hey|hello|hiya|dear|ta|bye|ask\s+for|spoke\s+(?:to|with)|talked\s+to|speak\s+to|"
-    r"from:?|my\s+(?:mum|mom|dad|husband|wife|son|daughter|brother|sister|partner|friend|"
+    r"from:|my\s+(?:mum|mom|dad|husband|wife|son|daughter|brother|sister|partner|friend|"
     r"neighbour|neighbor|colleague|boss|mother|father|grandma|grandad|nan|uncle|aunt|aunty|"
     r"flatmate|roommate|gf|bf|boyfriend|girlfriend))"
 )
@@ -563,26 +563,56 @@ def cue_names(text: str) -> list[Candidate]:
                 start = m.start("name")
                 spans.append(Candidate(start, start + len(" ".join(kept)), lower_ok=True, cue=True))
     for m in _LOWER_TOKEN_RE.finditer(text):
-        if not _casual_name(m.group(), first_names()):
+        word = m.group()
+        if not _casual_name(word, first_names(), strict=False):
             continue
         if not _CASUAL_BEFORE_RE.search(text, max(0, m.start() - 40), m.start()):
             continue
         end = m.end()
         last = _WORD_AFTER_RE.match(text, end)
         if last and _casual_name(last.group(1), last_names()):
-            end = last.end()
+            end = last.end()  # "maria lopez": a known surname confirms an English-looking word
+        elif not _casual_name(word, first_names()):
+            continue
         spans.append(Candidate(m.start(), end, lower_ok=True, cue=True))
     return spans
 
 
-def _casual_name(word: str, names: frozenset[str]) -> bool:
-    """Whether a lower-case word after a casual cue is a name and no common word."""
+def _casual_name(word: str, names: frozenset[str], strict: bool = True) -> bool:
+    """Whether a lower-case word after a casual cue is a name and no English word.
+
+    "my dad frank" is given up for "my dad said", "cheers mate", "ok mark it as done":
+    a lower-case word that English also has (``strict``) is taken only when a known last
+    name follows it.
+    """
     return (
         word in names
         and word not in english_words()
         and word not in _stop_words()
         and word not in NOT_NAMES
+        and not (strict and word in english_lexicon())
     )
+
+
+@functools.cache
+def english_lexicon() -> frozenset[str]:
+    """About 88,000 English words: the packaged model's lemmatizer tables (WordNet-based).
+
+    Falls back to an empty set, with a warning, if the tables cannot be read.
+    """
+    try:
+        from spacy.lookups import Lookups
+
+        lookups = Lookups().from_disk(find_model_path() / "lemmatizer" / "lookups")
+    except (ImportError, OSError, ValueError, ModelPackageMissingError) as e:
+        logger.warning("English lexicon unavailable (%s); lower-case names less strict", e)
+        return frozenset()
+    words: set[str] = set()
+    for pos_words in lookups.get_table("lemma_index").values():
+        words.update(pos_words)
+    for forms in lookups.get_table("lemma_exc").values():
+        words.update(forms)
+    return frozenset(w for w in words if isinstance(w, str))
 
 
 def _foreign(doc: Doc) -> bool:

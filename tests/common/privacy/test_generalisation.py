@@ -299,3 +299,21 @@ def test_dev_set_scores_hold(nlp_redactor):
 )
 def test_interface_labels_and_order_numbers_are_not_pii(nlp_redactor, text):
     assert nlp_redactor.redact(text).spans == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my dad said its fine",
+        "cheers mate",
+        "ok mark it as done",
+        "ok so it goes from london to paris",
+        "this is victoria station",
+    ],
+)
+def test_lower_case_words_english_also_has_are_not_names(nlp_redactor, text):
+    assert nlp_redactor.redact(text).spans == ()
+
+
+def test_an_english_looking_first_name_counts_with_a_known_surname(nlp_redactor):
+    assert found(nlp_redactor, "this is grace lopez, order late", "PERSON") == ["grace lopez"]
