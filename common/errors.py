@@ -46,6 +46,25 @@ class ModelPackageMissingError(BotError):
         self.package = package
 
 
+class ModelLoadError(BotError):
+    """A pretrained model is installed but cannot be loaded (corrupt or incompatible files).
+
+    Args:
+        model: Which model, e.g. its package or folder name.
+        purpose: What the model is used for, for the message.
+        reason: The underlying error, in a few words.
+    """
+
+    status_code = 503
+
+    def __init__(self, model: str, purpose: str, reason: str) -> None:
+        super().__init__(
+            f"The pretrained model for {purpose} ({model}) is installed but could not be "
+            f"loaded: {reason}. Reinstall it with `make setup` and try again."
+        )
+        self.model = model
+
+
 class TrainingDataError(BotError):
     """Training data is unusable (too few examples, unknown format, bad labels)."""
 

@@ -20,18 +20,22 @@ from common.privacy.detectors import (
     url_has_secret,
 )
 from common.privacy.names import NameFinder, SpacyNameFinder, find_model_path
+from common.privacy.pseudonyms import PseudonymSession
 from common.privacy.redactor import (
+    REPLACEMENTS,
     TYPE_PRIORITY,
     PiiSpan,
     PlaceholderSession,
     RedactionConfig,
     RedactionResult,
     Redactor,
+    ReplacementSession,
     resolve_overlaps,
 )
 
 __all__ = [
     "ALL_TYPES",
+    "REPLACEMENTS",
     "TYPE_PRIORITY",
     "Detection",
     "Detector",
@@ -39,9 +43,11 @@ __all__ = [
     "PiiSpan",
     "PiiType",
     "PlaceholderSession",
+    "PseudonymSession",
     "RedactionConfig",
     "RedactionResult",
     "Redactor",
+    "ReplacementSession",
     "SpacyNameFinder",
     "find_model_path",
     "find_placeholders",

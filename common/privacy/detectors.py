@@ -182,7 +182,18 @@ class EmailDetector:
 # Phone numbers
 # ---------------------------------------------------------------------------------------
 
-DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "NL", "ES", "IT")
+DEFAULT_PHONE_REGIONS: tuple[str, ...] = (
+    "US",
+    "GB",
+    "DE",
+    "FR",
+    "NL",
+    "ES",
+    "IT",
+    "IN",
+    "IE",
+    "AU",
+)
 _LENIENCIES = {
     "POSSIBLE": phonenumbers.Leniency.POSSIBLE,
     "VALID": phonenumbers.Leniency.VALID,
@@ -190,7 +201,18 @@ _LENIENCIES = {
     "EXACT_GROUPING": phonenumbers.Leniency.EXACT_GROUPING,
 }
 LENIENCY_NAMES: tuple[str, ...] = tuple(_LENIENCIES)
-_EXTENSION_RE = re.compile(r"\s*(?:,\s*)?(?:ext\.?|extension|x|#)\s?\d{1,6}\b", re.IGNORECASE)
+# A number glued to more of an identifier ("SN 4418-2290-771", "A7-0161 4960321") or
+# introduced by a label of one is a serial or model number, not a phone.
+_GLUED_RE = re.compile(r"[\w-]")
+# Digits that continue an IBAN-shaped run ("NL64 CORL 9950 9438 44" with a wrong checksum).
+_IBAN_PREFIX_RE = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4})*\s?$")
+_SERIAL_LABEL_RE = re.compile(
+    r"(?i)\b(?:serial(?:\s+(?:no|number|#))?|s/n|sn|imei|model(?:\s+(?:no|number))?|part"
+    r"(?:\s+(?:no|number))?|sku|batch|lot|barcode|ean|upc|isbn|tracking(?:\s+number)?|"
+    r"(?:order|purchase|invoice|ticket|case|booking|reservation|transaction)"
+    r"(?:\s+(?:no|number|id|#))?)"
+    r"\.?\s*[:#]?\s*$"
+)
 
 
 _DATE_LIKE_RE = re.compile(r"(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})")
@@ -221,8 +243,10 @@ class PhoneDetector:
       for its country). A leading ``+`` is a strong signal, and this catches numbers the
       metadata marks as unassigned, such as Ofcom's fictional ``+44 7700 900xxx``.
 
-    Candidates with more digits than any phone number (cards: 16) and date-shaped
-    candidates are dropped. When a national number is valid in several regions
+    Candidates with more digits than any phone number (cards: 16; a written extension
+    is libphonenumber's own ``number.extension`` and does not count), date-shaped
+    candidates and digits glued to a longer identifier or after a serial/model label
+    ("SN 4418-2290-771") are dropped. When a national number is valid in several regions
     ("030 2312 5000" is London non-geographic and Berlin), the first region in ``regions``
     decides its normalised key.
 
@@ -257,16 +281,16 @@ class PhoneDetector:
                 international = _INTERNATIONAL_RE.match(raw) is not None
                 if international_only and not international:
                     continue
-                digits = sum(ch.isdigit() for ch in raw)
+                number = match.number
+                # libphonenumber parses a written extension ("ext. 2209", "x 217") into
+                # number.extension; its digits do not count towards the number's length.
+                digits = sum(ch.isdigit() for ch in raw) - len(number.extension or "")
                 if digits > (15 if international else 13) or _date_like(raw):
                     continue
-                end = match.end
-                ext = _EXTENSION_RE.match(text, end)
-                if ext:
-                    end = ext.end()
-                number = match.number
+                if self._part_of_identifier(text, match.start, match.end):
+                    continue
                 found.setdefault(
-                    (match.start, end), f"+{number.country_code}{number.national_number}"
+                    (match.start, match.end), f"+{number.country_code}{number.national_number}"
                 )
         spans = sorted(found, key=lambda s: (s[0], -(s[1] - s[0])))
         result: list[Detection] = []
@@ -275,6 +299,20 @@ class PhoneDetector:
                 continue
             result.append(Detection("PHONE", start, end, found[(start, end)]))
         return result
+
+    @staticmethod
+    def _part_of_identifier(text: str, start: int, end: int) -> bool:
+        """Whether the digits at ``start:end`` continue a serial, model or part number."""
+        before = text[max(0, start - 30) : start]
+        if start > 0 and _GLUED_RE.match(text, start - 1):
+            return True
+        after = text[end : end + 2]
+        if after[:1].isalnum() or (after[:1] in "-/" and after[1:2].isalnum()):
+            return True
+        return (
+            _SERIAL_LABEL_RE.search(before) is not None
+            or _IBAN_PREFIX_RE.search(before) is not None
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -423,7 +461,7 @@ class PatternDetector:
     def detect(self, text: str) -> list[Detection]:
         """Return the identifiers in ``text``."""
         return [
-            Detection(self._type, m.start(), m.end(), m.group().upper().replace("-", ""))
+            Detection(self._type, m.start(), m.end(), re.sub(r"[\s-]", "", m.group().upper()))
             for pattern in self._patterns
             for m in pattern.finditer(text)
             if m.end() > m.start()
@@ -522,29 +560,68 @@ _US_STATES = (
 )
 _UK_POSTCODE = r"(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})"
 _CAP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:['’][a-z]+)?"
-_CITY = rf"{_CAP}(?:[ -]{_CAP}){{0,2}}"
+# A city: capitalised words, with the particles of names such as "Frankfurt am Main",
+# "Newcastle upon Tyne", "Saint-Denis".
+_CITY = rf"{_CAP}(?:(?:[ -]|\s(?:am|an der|im|upon|on|sur|de|la|le)\s){_CAP}){{0,2}}"
+# A trailing city with no postcode ("12 Mill Lane, Leeds."): only at the end of a clause.
+_END_CITY = rf"(?:,\s*{_CITY}(?=\s*(?:$|[.!?;)\n]|,\s|\s(?:and|or|please|pls|asap|thanks)\b)))"
 _EN_SUFFIX = (
     r"(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Way|Place|Pl|"
     r"Terrace|Close|Crescent|Parkway|Pkwy|Square|Sq|Highway|Hwy|Row|Mews|Gardens|Grove|Walk|"
-    r"Circle|Cir|Trail|Park|Hill)"
+    r"Circle|Cir|Trail|Park|Hill|Loop|Plaza|Pike|Alley|Crossing|Ridge|Green|Rise|Vale|Parade|"
+    r"Quay|Wharf|Yard|Heights|Meadows?|Broadway|Path|Cove)"
+)
+# Suffixes that are rarely anything else, accepted in lower case without a postcode.
+_EN_STRONG_SUFFIX = (
+    r"(?:street|st|avenue|ave|road|rd|lane|ln|boulevard|blvd|crescent|parkway|pkwy|highway|hwy|"
+    r"drive|dr)"
 )
 _UNIT = r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm)\.?\s*#?\s*[A-Za-z0-9-]{1,6}"
 _EN_TAIL = (
     rf"(?:,?\s+{_UNIT})?"
     rf"(?:,\s*{_CITY},?\s+(?:(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?|{_UK_POSTCODE})"
-    rf"|,\s*{_CITY},\s*(?:{_US_STATES})\b)?"
+    rf"|,?\s+{_CITY},?\s+{_UK_POSTCODE}"
+    rf"|,\s*{_CITY},\s*(?:{_US_STATES})\b|{_END_CITY})?"
 )
-_POSTCODE_CITY = rf"(?:,\s*(?:[A-Z]-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+{_CITY})?"
+_POSTCODE_CITY = rf"(?:,\s*(?:[A-Z]-)?\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+{_CITY}|{_END_CITY})?"
+# Lower-case English ("22 baker st london nw1 6xe"): the street's words may not be function
+# words or the counted nouns of "waited 20 minutes on the road".
+_LOW_WORD = (
+    r"(?!(?:the|a|an|in|on|at|to|for|of|and|or|by|from|with|my|your|our|their|his|her|its|"
+    r"minutes?|hours?|days?|weeks?|months?|years?|items?|times?|boxes|parcels?|packages?|"
+    r"orders?|pounds|dollars|euros|miles|km|mins?|pcs|units?|more|other|extra)\b)"
+    r"[a-zà-öø-ÿ][a-zß-öø-ÿ'’-]*"
+)
+_LOW_CITY = rf"{_LOW_WORD}(?:\s{_LOW_WORD}){{0,2}}"
+_LOW_TAIL = (
+    rf",?\s+{_LOW_CITY},?\s+(?:(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?|{_UK_POSTCODE})"
+    rf"|,?\s+{_UK_POSTCODE}"
+)
+_DE_SUFFIX = r"(?:straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer|ring|chaussee|steig|graben)"
+_DE_WORD_SUFFIX = r"(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee|Ring|Damm|Ufer|Chaussee)"
+_DE_PREPOSITION = (
+    r"(?:Am|Im|An\s+der|An\s+den|Auf\s+der|Auf\s+dem|Auf\s+den|In\s+der|In\s+den|Zum|Zur|"
+    r"Unter\s+den|Hinter\s+der|Vor\s+dem|Alte|Alter|Neue|Neuer|Großer|Kleine|Kleiner)"
+)
 
 ADDRESS_PATTERNS: tuple[str, ...] = (
-    # US / UK: [Flat 3, ]221B Baker Street[, Apt 4B][, City, ST 12345 | City POSTCODE]
+    # US / UK: [Flat 3, ]221B Baker Street[, Apt 4B][, City, ST 12345 | City POSTCODE | , City]
     rf"(?:\b(?:Flat|Unit|Apartment|Apt)\s+[A-Za-z0-9]{{1,4}},\s+)?"
     rf"\b\d{{1,5}}[A-Za-z]?\s+(?:(?:N|S|E|W|North|South|East|West)\.?\s+)?"
     rf"(?:{_CAP}\s+){{1,3}}{_EN_SUFFIX}\b\.?{_EN_TAIL}",
-    # German-speaking: Hauptstraße 12 / Bahnhofstr. 7 / Berliner Straße 5a[, 10115 Berlin]
-    rf"\b(?:[A-ZÄÖÜ][a-zäöüß]{{2,}}(?:straße|strasse|str\.|weg|gasse|platz|allee|damm|ufer)"
-    rf"|{_CAP}er\s+(?:Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee))\s+\d{{1,4}}[a-z]?\b"
+    # The same in lower case: a strong suffix, or any suffix with a postcode or ZIP code.
+    rf"(?i:\b(?:(?:flat|unit|apartment|apt)\s+[a-z0-9]{{1,4}},?\s+)?"
+    rf"\d{{1,5}}[a-z]?\s+(?:(?:n|s|e|w|north|south|east|west)\.?\s+)?(?:{_LOW_WORD}\s+){{1,3}}"
+    rf"(?:{_EN_STRONG_SUFFIX}\b\.?(?:{_LOW_TAIL})?|{_EN_SUFFIX}\b\.?(?:{_LOW_TAIL})))",
+    # German-speaking: Hauptstraße 12 / Bahnhofstr. 7 / Berliner Straße 5a /
+    # Friedrich-Ebert-Straße 44[, 10115 Berlin]
+    rf"\b(?:[A-ZÄÖÜ][a-zäöüß]{{2,}}{_DE_SUFFIX}"
+    rf"|{_CAP}er\s+{_DE_WORD_SUFFIX}|(?:{_CAP}-){{1,3}}{_DE_WORD_SUFFIX})\s+\d{{1,4}}[a-z]?\b"
     rf"{_POSTCODE_CITY}",
+    # German streets named with a preposition (Am Kirchberg 5, An der Alster 21): only with
+    # a postcode and city, as "Am Montag 5 Pakete" reads the same.
+    rf"\b{_DE_PREPOSITION}\s+{_CAP}(?:[ -]{_CAP}){{0,2}}\s+\d{{1,4}}[a-z]?,?\s+"
+    rf"(?:[A-Z]-)?\d{{4,5}}\s+{_CITY}",
     # Dutch: Keizersgracht 123[, 1015 CJ Amsterdam]
     rf"\b[A-Z][a-z]+(?:straat|gracht|laan|plein|kade|singel|dijk|steeg|weg)\s+\d{{1,4}}[a-zA-Z]?\b"
     rf"{_POSTCODE_CITY}",
@@ -556,14 +633,20 @@ ADDRESS_PATTERNS: tuple[str, ...] = (
     rf"\b(?:Calle|Avenida|Avda\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Rua)\s+"
     rf"(?:(?:de|del|la|los|las|di|della|dei)\s+)*{_CAP}(?:\s{_CAP}){{0,3}},?\s+\d{{1,4}}\b"
     rf"{_POSTCODE_CITY}",
-    # A UK postcode on its own, or a US state with its ZIP code.
+    # A UK postcode on its own (any case), or a US state with its ZIP code.
     rf"\b{_UK_POSTCODE}\b",
+    r"(?i:\b[a-z]{1,2}\d[a-z\d]?\s\d[abd-hjlnp-uw-z]{2}\b)",
     rf"\b(?:{_US_STATES})\s+\d{{5}}(?:-\d{{4}})?\b",
 )
 
 
 class AddressDetector:
     """Postal addresses in US, UK and continental European styles, plus bare postcodes.
+
+    English addresses are found in any case; a lower-case one needs an unambiguous street
+    suffix ("st", "road", "lane"...) or a postcode/ZIP code after it. German addresses
+    include hyphenated street names and the "Am Kirchberg 5, 53111 Bonn" form. The span
+    runs to the postcode and city where they follow, or to a city that ends the clause.
 
     Args:
         patterns: Regular expressions; the defaults are :data:`ADDRESS_PATTERNS`.

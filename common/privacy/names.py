@@ -27,11 +27,13 @@ import logging
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from common.errors import ModelPackageMissingError
+from common.errors import ModelLoadError, ModelPackageMissingError
 from common.privacy.detectors import Detection, find_placeholders
+from common.privacy.gazetteer import english_words, first_names, last_names
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -58,6 +60,11 @@ NOT_NAMES: frozenset[str] = frozenset(
     june july august september october november december today tomorrow yesterday
     order orders refund return returns delivery parcel package invoice ticket agent manager
     iphone android ipad email phone mobile whatsapp bot chatbot callback
+    mob cell tel fax ext landline skype linkedin status note notes subject re fwd fw ps attn
+    reference ref tracking shipping billing courier driver rep staff someone somebody
+    senior junior head lead chief buyer director officer assistant coordinator engineer
+    consultant specialist executive analyst representative administrator supervisor
+    department services sales marketing operations accounts sent mate buddy bro dude hun pal
     hallo guten tag danke vielen dank gruß grüße grüßen freundlichen mit liebe lieber sehr
     geehrte geehrter bitte meine mein ihr ihre und bonjour merci cordialement madame monsieur
     salutations hola gracias saludos buenos buenas ciao grazie saluti buongiorno groeten
@@ -70,8 +77,24 @@ PRODUCT_NOUNS: frozenset[str] = frozenset(
     jacket jackets tent tents backpack backpacks boots boot shoes shoe bag bags stove stoves
     app membership store shop pack poles pole chair chairs headlamp lamp mat sleeping
     model series edition range collection line jersey gloves hat socks trousers pants vest
-    fleece shell parka sneakers kit set bottle bottles canister
+    fleece shell parka sneakers kit set bottle bottles canister ultra pro max plus mini lite
     """.split()
+)
+# Words that make a proper-noun run an organisation ("American Airlines", "Royal Mail",
+# "Oakfield School Trust"), whether inside the run or right after it.
+ORG_WORDS: frozenset[str] = frozenset(
+    """
+    airlines airline airways air lines mail post bank trust services group ltd limited inc
+    plc llc gmbh ag council school academy university college hospital clinic express
+    logistics telecom energy insurance motors holdings foundation society club association
+    agency stores market bakery cafe restaurant hotel pharmacy studios labs systems
+    solutions technologies software media network tv radio news times railway railways rail
+    transport taxi cars music pay prime station airport centre center mall hall
+    """.split()
+)
+# Prepositions that put a place, not a person, after them ("from Austin to Glasgow").
+PLACE_PREPOSITIONS: frozenset[str] = frozenset(
+    "in to from at near via through across around towards toward outside inside".split()
 )
 # A name is rarely right after a determiner ("the Aurora", "die Jacke").
 DETERMINERS: frozenset[str] = frozenset(
@@ -107,6 +130,14 @@ _OWNS = (
     r"(?:account|order|card|number|email|address|phone|parcel|package|refund|husband|wife|son|"
     r"daughter|details|payment)"
 )
+_SPEAKER_PREFIX = r"(?:^|\n)[ \t]*(?:\[[^\]\n]{1,25}\][ \t]*|\(?\d{1,2}:\d{2}(?::\d{2})?\)?[ \t]+)?"
+_ARROW = r"[ \t]*(?:→|->|=>|»)[ \t]*"
+_TEAM = (
+    r"(?:team|department|dept|support|billing|warehouse|office|store|shop|returns|"
+    r"customer\s+(?:care|service|services)|call\s+cent(?:re|er)|helpdesk|help\s+desk|desk|"
+    r"branch|depot|accounts|sales|delivery|dispatch)"
+)
+# Strong cues: greetings, sign-offs, introductions, titles, chat arrows.
 _CUE_PATTERNS: tuple[re.Pattern[str], ...] = (
     # Hi Anna, / Thanks, Marco / Best regards,\nAnna Schmidt / Hi Laura and Kenji,
     re.compile(rf"(?i:\b{_GREETING})[ \t]*[,!]?\s+(?P<name>{_NAME}){_END}"),
@@ -116,6 +147,15 @@ _CUE_PATTERNS: tuple[re.Pattern[str], ...] = (
     # my name is Anna / Customer: Anna / my colleague Tom / spoke with Tom / thank Matteo
     re.compile(rf"(?i:\b{_INTRO})[ \t]*,?[ \t]+(?P<name>{_NAME})"),
     re.compile(rf"\b{TITLES}\s+(?P<name>{_NAME})"),
+    # sign-off lines: "- Tariq", "/Lars Eriksson", "... whatever is faster. - Oliver"
+    re.compile(rf"(?:^|\n)\s*[-–—/]\s*(?P<name>{_NAME})\s*$", re.MULTILINE),
+    re.compile(rf"\s[-–—]\s+(?P<name>{_NAME})\s*$"),
+    # chat arrows: "Kofi → Lena: ..."
+    re.compile(rf"{_SPEAKER_PREFIX}(?P<name>{_NAME}){_ARROW}{_NAME}[ \t]*:"),
+    re.compile(rf"{_ARROW}(?P<name>{_NAME})[ \t]*:"),
+)
+# Weak cues: the name must be a known first or last name (Faker's lists) or NER's PERSON.
+_WEAK_CUE_PATTERNS: tuple[re.Pattern[str], ...] = (
     # Priya here / Aiko said / Elena Petrova's account / Ravi, can you...
     re.compile(rf"(?:^|\n|[.!?,]\s+)(?P<name>{_NAME})\s+here\b"),
     re.compile(rf"(?P<name>{_NAME})\s+{_SAID}\b"),
@@ -123,10 +163,14 @@ _CUE_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(
         rf"(?:^|\n)(?P<name>{_WORD}),\s+(?:can|could|would|will|please|do|did|are|is|have)\b"
     ),
-    # sign-off lines: "- Tariq", "/Lars Eriksson", "... whatever is faster. - Oliver"
-    re.compile(rf"(?:^|\n)\s*[-–—/]\s*(?P<name>{_NAME})\s*$", re.MULTILINE),
-    re.compile(rf"\s[-–—]\s+(?P<name>{_NAME})\s*$"),
+    # "Will from your team", "Ingrid in your Leeds shop", "Dev from support"
+    re.compile(
+        rf"(?P<name>{_NAME})[ \t]+(?:from|at|in|on)[ \t]+(?:(?:your|the|ur|you)[ \t]+)?"
+        rf"(?:[\w-]+[ \t]+){{0,2}}?{_TEAM}\b"
+    ),
 )
+# chat speaker prefixes: "Saoirse: can someone call", "[10:42] Marisol: still..."
+_SPEAKER_RE = re.compile(rf"{_SPEAKER_PREFIX}(?P<name>{_NAME})[ \t]*:[ \t]+(?=\S)")
 # Lower-case names are accepted only after the strongest cues.
 _LOWER_WORD = rf"[{_LOW}]{{2,}}"
 _LOWER_CUE_PATTERNS: tuple[re.Pattern[str], ...] = (
@@ -139,6 +183,17 @@ _LOWER_CUE_PATTERNS: tuple[re.Pattern[str], ...] = (
         rf"(?P<name>{_LOWER_WORD})(?=\s*[,!])"
     ),
 )
+# Lower-case names after casual cues: taken only if the word is a known first name that is
+# no common English word ("hi its deepa again", "ty kwame", "my dad frank").
+_CASUAL_CUE = (
+    r"(?:its|it's|it’s|it\s+is|this\s+is|im|i'm|i’m|i\s+am|ty|thx|thanks|thank\s+you|cheers|ok|okay|"
+    r"hi|hey|hello|hiya|dear|ta|bye|ask\s+for|spoke\s+(?:to|with)|talked\s+to|speak\s+to|"
+    r"from:|my\s+(?:mum|mom|dad|husband|wife|son|daughter|brother|sister|partner|friend|"
+    r"neighbour|neighbor|colleague|boss|mother|father|grandma|grandad|nan|uncle|aunt|aunty|"
+    r"flatmate|roommate|gf|bf|boyfriend|girlfriend))"
+)
+_CASUAL_BEFORE_RE = re.compile(rf"(?i:\b{_CASUAL_CUE})[ \t]*,?[ \t]+$")
+_LOWER_TOKEN_RE = re.compile(rf"(?<![\w'’-]){_LOWER_WORD}(?![\w'’-])")
 # Frequent function words of the other languages customers write in; the proper-noun
 # fallback is English syntax, so it is skipped for texts that contain them.
 FOREIGN_FUNCTION_WORDS: frozenset[str] = frozenset(
@@ -155,10 +210,22 @@ _NOT_PERSON_LABELS = frozenset(
     "DATE TIME MONEY CARDINAL ORDINAL QUANTITY PERCENT PRODUCT LAW LANGUAGE EVENT WORK_OF_ART "
     "GPE LOC FAC NORP".split()
 )
+# NER labels that veto a name candidate (see SpacyNameFinder._vetoed).
+_VETO_ALWAYS = frozenset("NORP PRODUCT LAW LANGUAGE EVENT WORK_OF_ART FAC".split())
+_PLACE_LABELS = frozenset(("GPE", "LOC"))
 _DAY_ABBREVIATIONS = frozenset("mon tue tues wed thu thur thurs fri sat sun".split())
 # Trimming of candidates: a leading greeting or title, a trailing possessive or particle.
 _LEAD_RE = re.compile(rf"(?:(?i:{_GREETING})|{TITLES})[ \t]*[,!]?\s+")
 _TAIL_RE = re.compile(rf"(?:['’]s|[ \t]+{_PARTICLE}|[\s,.;:!?'’\"-])+$")
+# Quoted interface labels: '"Sign Up" or "Create Account" button', 'click "Place Order"'.
+_QUOTED = r"[\"'“‘][^\"'“”‘’\n]{1,40}[\"'”’]"
+_UI_NOUN = r"(?:button|link|option|section|tab|menu|page|field|icon|box|screen|settings?|form)"
+_UI_LABEL_RE = re.compile(
+    rf"(?i:{_QUOTED}(?:\s*(?:,|or|and|/)\s*{_QUOTED})*\s+{_UI_NOUN}\b"
+    rf"|\b(?:click(?:\s+on)?|select|press|tap|choose|hit)\s+(?:the\s+)?{_QUOTED})"
+)
+# A label's value after its colon: a number, a URL or an email, not a chat message.
+_FIELD_VALUE_RE = re.compile(r"[ \t]*:[ \t]*(?:[\d+(]|https?://|www\.|\S+@)")
 _WORD_BEFORE_RE = re.compile(r"([\w-]+)[ \t]+$")
 _WORD_AFTER_RE = re.compile(r"[ \t]+([\w-]+)")
 
@@ -211,6 +278,7 @@ def load_pipeline(path: Path | None = None, tagger: bool = True) -> Language:
 
     Raises:
         ModelPackageMissingError: If spaCy or the model package is missing.
+        ModelLoadError: If the pipeline's files are there but do not load.
 
     """
     try:
@@ -225,6 +293,8 @@ def load_pipeline(path: Path | None = None, tagger: bool = True) -> Language:
         nlp = spacy.load(folder, exclude=exclude)
     except OSError as e:
         raise ModelPackageMissingError(MODEL_PACKAGE, _PURPOSE) from e
+    except Exception as e:  # spaCy/thinc/confection raise many kinds on a broken pipeline
+        raise ModelLoadError(folder.name, _PURPOSE, type(e).__name__) from e
     _use_numpy_blas(nlp)
     logger.info("loaded spaCy pipeline %s with components %s", folder.name, nlp.pipe_names)
     return nlp
@@ -304,35 +374,99 @@ class SpacyNameFinder:
         results: list[list[Detection]] = []
         for text in texts:
             candidates = cue_names(text)
-            if has_upper(text):
-                doc = next(docs)
+            doc = next(docs) if has_upper(text) else None
+            if doc is not None:
+                foreign = _foreign(doc)
                 candidates += [
-                    (e.start_char, e.end_char, False) for e in doc.ents if e.label_ == "PERSON"
+                    Candidate(e.start_char, e.end_char, ner=True, weak=foreign)
+                    for e in doc.ents
+                    if e.label_ == "PERSON"
                 ]
                 if self._fallback:
-                    candidates += [(s, e, False) for s, e in proper_noun_names(doc, self._deny)]
-            protected = find_placeholders(text)
+                    candidates += [Candidate(s, e) for s, e in proper_noun_names(doc, self._deny)]
+            protected = find_placeholders(text) + [m.span() for m in _UI_LABEL_RE.finditer(text)]
             kept = [
                 span
-                for start, end, lower_ok in candidates
-                if (span := self._clean(text, start, end, lower_ok)) is not None
-                and not _overlaps(span, protected)
+                for c in candidates
+                for span in self._clean(text, c)
+                if not _overlaps(span, protected) and not self._vetoed(text, span, c, doc)
             ]
             results.append(
                 [
                     Detection("PERSON", s, e, " ".join(text[s:e].casefold().split()))
-                    for s, e in _merge(kept)
+                    for s, e in _merge(text, kept)
                 ]
             )
         return results
 
-    def _clean(self, text: str, start: int, end: int, lower_ok: bool) -> tuple[int, int] | None:
+    def _vetoed(
+        self, text: str, span: tuple[int, int], candidate: Candidate, doc: Doc | None
+    ) -> bool:
+        """Whether NER's labels or the name lists rule a cleaned candidate out.
+
+        - a weak cue ("X said", "X from your team", "X:") or a PERSON entity in a text in
+          another language needs a known first or last name (or, for cues, NER's PERSON);
+        - without a strong cue, a run starting with a common English word that is no known
+          first name ("Create Account", "Payment") is not a name;
+        - an entity labelled NORP, PRODUCT, EVENT... ("I'm Canadian") is never a name,
+          unless it starts with a known first name;
+        - an ORG ("Google", "Royal Mail") is taken only when it starts with a known first
+          name; a GPE or LOC ("Austin") only then and not after "in", "to", "from"...
+        """
+        words = text[span[0] : span[1]].replace("-", " ").split()
+        folded = [w.strip(".,'’").casefold() for w in words]
+        known_first = folded[0] in first_names()
+        known = known_first or any(w in last_names() for w in folded[1:])
+        labels: set[str] = set()
+        person = candidate.ner
+        if doc is not None:
+            for ent in doc.ents:
+                if ent.start_char < span[1] and span[0] < ent.end_char:
+                    labels.add(ent.label_)
+            person = person or "PERSON" in labels
+        if candidate.weak and not (known or (person and not candidate.ner)):
+            return True
+        if not candidate.cue and folded[0] in english_words() and not known_first:
+            return True  # a UI label or a plain word: "Create Account", "Help!", "Payment"
+        if labels & _VETO_ALWAYS and not known_first:
+            return True
+        if "ORG" in labels and not known_first:
+            return True
+        if labels & _PLACE_LABELS:
+            before = _WORD_BEFORE_RE.search(text[max(0, span[0] - 30) : span[0]])
+            after_place_word = before is not None and before.group(1).casefold() in (
+                PLACE_PREPOSITIONS
+            )
+            if not known_first or after_place_word:
+                return True
+        return False
+
+    def _clean(self, text: str, candidate: Candidate) -> list[tuple[int, int]]:
+        """Split a candidate at line breaks and clean each piece (see :meth:`_clean_piece`).
+
+        A signature's greeting and name on two lines ("Kind regards" / "Anna Schmidt") can
+        come as one entity; the greeting piece is dropped and the name kept.
+        """
+        pieces: list[tuple[int, int]] = []
+        start = candidate.start
+        while (newline := text.find("\n", start, candidate.end)) != -1:
+            pieces.append((start, newline))
+            start = newline + 1
+        pieces.append((start, candidate.end))
+        return [
+            span
+            for s, e in pieces
+            if (span := self._clean_piece(text, s, e, candidate.lower_ok)) is not None
+        ]
+
+    def _clean_piece(
+        self, text: str, start: int, end: int, lower_ok: bool
+    ) -> tuple[int, int] | None:
         """Trim titles, greetings and possessives off a candidate; None if it is no name."""
+        while start < end and text[start].isspace():
+            start += 1
         while lead := _LEAD_RE.match(text, start, end):
             start = lead.end()
-        newline = text.find("\n", start, end)
-        if newline != -1:
-            end = newline  # names do not span lines: "Anna Schmidt\nAddress"
         tail = _TAIL_RE.search(text[start:end])
         if tail:
             end = start + tail.start()
@@ -342,9 +476,17 @@ class SpacyNameFinder:
         before = _WORD_BEFORE_RE.search(text[max(0, start - 30) : start])
         if before and before.group(1).casefold() in DETERMINERS | self._deny:
             return None  # "the Aurora", "die Jacke", "Pinecrest Leeds"
+        if _FIELD_VALUE_RE.match(text, end) or (
+            " " not in value
+            and text[end : end + 1] == ":"
+            and value.casefold() not in first_names()
+        ):
+            return None  # a field label: "Anschrift:", "Mob: 0770...", "Link: https://..."
         after = _WORD_AFTER_RE.match(text, end)
-        if after and (after.group(1).casefold() in PRODUCT_NOUNS or after.group(1).isdigit()):
-            return None  # "Summit jacket", "Trailhead 45": a product, not a person
+        if after and (
+            after.group(1).casefold() in PRODUCT_NOUNS | ORG_WORDS or after.group(1).isdigit()
+        ):
+            return None  # "Summit jacket", "Trailhead 45", "American Airlines"
         return start, end
 
     def _plausible(self, value: str, lower_ok: bool) -> bool:
@@ -352,10 +494,18 @@ class SpacyNameFinder:
             return False
         words = [w.strip(".,'’") for w in value.split()]
         folded = [w.casefold() for w in words]
-        if any(w in self._deny or w in NOT_NAMES for w in folded):
+        if any(
+            w in self._deny or w in NOT_NAMES or w in ORG_WORDS or w in PRODUCT_NOUNS
+            for w in folded
+        ):
             return False
-        if folded[0] in _stop_words() or all(w in _TITLE_WORDS for w in folded):
-            return False
+        if any(len(w) == 1 for w in value.split()):
+            return False  # a bare letter: "X Ultra", "Model S" (an initial has its dot)
+        stop = folded[0] in _stop_words()
+        if (stop and not (words[0][:1].isupper() and folded[0] in first_names())) or all(
+            w in _TITLE_WORDS for w in folded
+        ):
+            return False  # "Will" is a name when capitalised and a known one
         if not lower_ok and not all(w[:1].isupper() or w in PARTICLES for w in words):
             return False  # "Klant wil retour", "mijn nummer": not a name
         if not lower_ok and all(w in PARTICLES for w in words):
@@ -363,17 +513,45 @@ class SpacyNameFinder:
         return not (value.isupper() and len(value) > 3)
 
 
-def cue_names(text: str) -> list[tuple[int, int, bool]]:
-    """Return spans of names signalled by context: greetings, sign-offs, introductions.
+@dataclass(frozen=True)
+class Candidate:
+    """A possible name before cleaning and vetoes.
+
+    Attributes:
+        start: Offset of the first character.
+        end: Offset one past the last character.
+        lower_ok: Lower-case words may be part of it (strong lower-case cues).
+        weak: It needs a known first or last name (or NER's PERSON) to be kept.
+        ner: It is an entity NER labelled PERSON.
+        cue: It follows a strong cue (greeting, introduction, title, sign-off).
+
+    """
+
+    start: int
+    end: int
+    lower_ok: bool = False
+    weak: bool = False
+    ner: bool = False
+    cue: bool = False
+
+
+def cue_names(text: str) -> list[Candidate]:
+    """Return the names signalled by context: greetings, sign-offs, introductions, chat.
 
     Args:
         text: The text.
 
     Returns:
-        ``(start, end, lower_case_allowed)`` of each name found (unfiltered).
+        The candidates (unfiltered).
 
     """
-    spans = [(*m.span("name"), False) for p in _CUE_PATTERNS for m in p.finditer(text)]
+    spans = [Candidate(*m.span("name"), cue=True) for p in _CUE_PATTERNS for m in p.finditer(text)]
+    spans += [
+        Candidate(*m.span("name"), weak=True) for p in _WEAK_CUE_PATTERNS for m in p.finditer(text)
+    ]
+    for m in _SPEAKER_RE.finditer(text):  # "Reason: exchange size" is a label, not a speaker
+        if m.group("name").split()[0].casefold() not in english_words():
+            spans.append(Candidate(*m.span("name"), weak=True))
     for pattern in _LOWER_CUE_PATTERNS:
         for m in pattern.finditer(text):
             kept: list[str] = []
@@ -383,8 +561,63 @@ def cue_names(text: str) -> list[tuple[int, int, bool]]:
                 kept.append(word)
             if kept:
                 start = m.start("name")
-                spans.append((start, start + len(" ".join(kept)), True))
+                spans.append(Candidate(start, start + len(" ".join(kept)), lower_ok=True, cue=True))
+    for m in _LOWER_TOKEN_RE.finditer(text):
+        word = m.group()
+        if not _casual_name(word, first_names(), strict=False):
+            continue
+        if not _CASUAL_BEFORE_RE.search(text, max(0, m.start() - 40), m.start()):
+            continue
+        end = m.end()
+        last = _WORD_AFTER_RE.match(text, end)
+        if last and _casual_name(last.group(1), last_names()):
+            end = last.end()  # "maria lopez": a known surname confirms an English-looking word
+        elif not _casual_name(word, first_names()):
+            continue
+        spans.append(Candidate(m.start(), end, lower_ok=True, cue=True))
     return spans
+
+
+def _casual_name(word: str, names: frozenset[str], strict: bool = True) -> bool:
+    """Whether a lower-case word after a casual cue is a name and no English word.
+
+    "my dad frank" is given up for "my dad said", "cheers mate", "ok mark it as done":
+    a lower-case word that English also has (``strict``) is taken only when a known last
+    name follows it.
+    """
+    return (
+        word in names
+        and word not in english_words()
+        and word not in _stop_words()
+        and word not in NOT_NAMES
+        and not (strict and word in english_lexicon())
+    )
+
+
+@functools.cache
+def english_lexicon() -> frozenset[str]:
+    """About 88,000 English words: the packaged model's lemmatizer tables (WordNet-based).
+
+    Falls back to an empty set, with a warning, if the tables cannot be read.
+    """
+    try:
+        from spacy.lookups import Lookups
+
+        lookups = Lookups().from_disk(find_model_path() / "lemmatizer" / "lookups")
+    except (ImportError, OSError, ValueError, ModelPackageMissingError) as e:
+        logger.warning("English lexicon unavailable (%s); lower-case names less strict", e)
+        return frozenset()
+    words: set[str] = set()
+    for pos_words in lookups.get_table("lemma_index").values():
+        words.update(pos_words)
+    for forms in lookups.get_table("lemma_exc").values():
+        words.update(forms)
+    return frozenset(w for w in words if isinstance(w, str))
+
+
+def _foreign(doc: Doc) -> bool:
+    """Whether a text reads as another language (its function words)."""
+    return any(t.lower_ in FOREIGN_FUNCTION_WORDS for t in doc)
 
 
 def proper_noun_names(doc: Doc, denylist: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
@@ -395,7 +628,10 @@ def proper_noun_names(doc: Doc, denylist: frozenset[str] = frozenset()) -> list[
     common noun, product noun or number: "Leeds store", "Trailhead 45"), follows a
     determiner, is a field label ("Status:"), carries a date/number/place/product entity
     label, or is a single sentence-initial word not followed by a verb ("Receipt no.").
-    Texts with non-English function words are skipped: German capitalises every noun.
+    A known first name (Faker's lists) that is no common English word is kept despite a
+    GPE/LOC label or a sentence-initial position, unless a place preposition precedes it
+    ("we met Dolores" yes, "from Austin" no). Texts with non-English function words are
+    skipped: German capitalises every noun.
 
     Args:
         doc: A document processed by the tagger and NER.
@@ -405,7 +641,7 @@ def proper_noun_names(doc: Doc, denylist: frozenset[str] = frozenset()) -> list[
         ``(start, end)`` character spans.
 
     """
-    if any(t.lower_ in FOREIGN_FUNCTION_WORDS for t in doc):
+    if _foreign(doc):
         return []
     spans: list[tuple[int, int]] = []
     i, n = 0, len(doc)
@@ -420,7 +656,14 @@ def proper_noun_names(doc: Doc, denylist: frozenset[str] = frozenset()) -> list[
         i = j + 1
         prev = doc[run.start - 1] if run.start > 0 else None
         nxt = doc[run.end] if run.end < n else None
-        if any(t.ent_type_ in _NOT_PERSON_LABELS for t in run):
+        first = run[0].lower_
+        known = first in first_names() and first not in english_words()
+        labels = {t.ent_type_ for t in run} - {""}
+        if labels & _NOT_PERSON_LABELS and not (
+            known
+            and labels <= _PLACE_LABELS
+            and (prev is None or prev.lower_ not in PLACE_PREPOSITIONS)
+        ):
             continue
         if prev is not None and prev.lower_ in DETERMINERS:
             continue
@@ -434,6 +677,7 @@ def proper_noun_names(doc: Doc, denylist: frozenset[str] = frozenset()) -> list[
         if (
             initial
             and len(run) == 1
+            and not known
             and not (nxt is not None and nxt.tag_.startswith(("VB", "MD")))
         ):
             continue
@@ -468,11 +712,13 @@ def _overlaps(span: tuple[int, int], others: Iterable[tuple[int, int]]) -> bool:
     return any(span[0] < o_end and o_start < span[1] for o_start, o_end in others)
 
 
-def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Merge overlapping candidate spans into their union."""
+def _merge(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge overlapping candidate spans, and spans joined by a hyphen ("Jean" "-" "Luc")."""
     merged: list[tuple[int, int]] = []
     for start, end in sorted(set(spans)):
-        if merged and start < merged[-1][1]:
+        if merged and (
+            start < merged[-1][1] or (start == merged[-1][1] + 1 and text[start - 1] == "-")
+        ):
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))

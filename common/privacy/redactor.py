@@ -16,7 +16,7 @@ import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Protocol
 
 import phonenumbers
 
@@ -40,6 +40,7 @@ from common.privacy.detectors import (
     numbered_placeholders,
 )
 from common.privacy.names import NameFinder, SpacyNameFinder
+from common.privacy.pseudonyms import PseudonymSession, make_faker
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,24 @@ TYPE_PRIORITY: tuple[PiiType, ...] = (
     "ADDRESS",
     "PERSON",
 )
+
+
+REPLACEMENTS: tuple[str, ...] = ("placeholder", "pseudonym")
+
+
+class ReplacementSession(Protocol):
+    """Turns a conversation's PII values into replacements, consistently.
+
+    :class:`PlaceholderSession` gives ``[EMAIL_1]``; :class:`PseudonymSession` a fake value.
+    """
+
+    def placeholder(self, pii_type: str, value: str, surface: str = "") -> str:
+        """Return the replacement of a normalised value (``surface``: as written)."""
+        ...
+
+    def reserve(self, pii_type: str, number: int) -> None:
+        """Note a ``[TYPE_number]`` placeholder already in the text."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,10 @@ class RedactionConfig:
         name_proper_noun_fallback: Also take proper nouns the NER missed (loads the
             tagger; see :func:`~common.privacy.names.proper_noun_names`).
         ner_batch_size: Texts per spaCy batch in :meth:`Redactor.redact_many`.
+        replacement: ``placeholder`` (default: ``[EMAIL_1]``) or ``pseudonym``
+            (consistent fake values per conversation, see
+            :class:`~common.privacy.pseudonyms.PseudonymSession`).
+        pseudonym_locale: Faker locale of the fake names and addresses.
 
     """
 
@@ -82,12 +105,14 @@ class RedactionConfig:
     phone_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS
     phone_leniency: str = "VALID"
     phone_international_possible: bool = True
-    order_patterns: tuple[str, ...] = (r"(?i)(?<![\w-])PC-\d{6}(?!\d)",)
-    account_patterns: tuple[str, ...] = (r"(?<![\w-])ACC-?\d{6,10}(?!\d)",)
+    order_patterns: tuple[str, ...] = (r"(?i)(?<![\w-])PC[- ]?\d{6}(?!\d)",)
+    account_patterns: tuple[str, ...] = (r"(?<![\w-])ACC[- ]?\d{6,10}(?!\d)",)
     address_patterns: tuple[str, ...] = ADDRESS_PATTERNS
     name_denylist: tuple[str, ...] = ("Pinecrest",)
     name_proper_noun_fallback: bool = True
     ner_batch_size: int = 64
+    replacement: str = "placeholder"
+    pseudonym_locale: str = "en_GB"
 
     def __post_init__(self) -> None:
         unknown = set(self.types) - set(ALL_TYPES)
@@ -100,6 +125,10 @@ class RedactionConfig:
             raise ConfigError(f"phone_leniency must be one of {list(LENIENCY_NAMES)}")
         if self.ner_batch_size < 1:
             raise ConfigError("ner_batch_size must be at least 1")
+        if self.replacement not in REPLACEMENTS:
+            raise ConfigError(f"replacement must be one of {list(REPLACEMENTS)}")
+        if self.replacement == "pseudonym":
+            make_faker(self.pseudonym_locale)  # raises on an unknown locale
         for name in ("order_patterns", "account_patterns", "address_patterns"):
             for pattern in getattr(self, name):
                 try:
@@ -133,6 +162,10 @@ class RedactionConfig:
                 values[key] = frozenset(str(v).upper() for v in value)
             elif key == "phone_leniency":
                 values[key] = str(value).upper()
+            elif key in ("replacement", "pseudonym_locale"):
+                if not isinstance(value, str):
+                    raise ConfigError(f"{key} must be a string")
+                values[key] = value
             elif key in ("phone_international_possible", "name_proper_noun_fallback"):
                 if not isinstance(value, bool):
                     raise ConfigError(f"{key} must be true or false")
@@ -196,12 +229,13 @@ class PlaceholderSession:
         self._numbers: dict[bytes, int] = {}
         self._counters: Counter[str] = Counter()
 
-    def placeholder(self, pii_type: str, value: str) -> str:
+    def placeholder(self, pii_type: str, value: str, surface: str = "") -> str:
         """Return the placeholder for a (normalised) value, numbering new values.
 
         Args:
             pii_type: The PII type, e.g. ``EMAIL``.
             value: The value, normalised so that equal values compare equal.
+            surface: The value as written (unused here; pseudonyms take its shape).
 
         Returns:
             The placeholder, e.g. ``[EMAIL_1]``.
@@ -297,6 +331,12 @@ class Redactor:
         ]
         return [d for pii_type, d in candidates if pii_type in config.types]
 
+    def new_session(self) -> ReplacementSession:
+        """Return a fresh session for one conversation, as the config's ``replacement`` says."""
+        if self.config.replacement == "pseudonym":
+            return PseudonymSession(self.config.pseudonym_locale)
+        return PlaceholderSession()
+
     def detect(self, text: str) -> list[Detection]:
         """Return the PII spans that :meth:`redact` would replace (overlaps resolved)."""
         return self.detect_many([text])[0]
@@ -310,7 +350,7 @@ class Redactor:
             result.append(resolve_overlaps(found + persons, find_placeholders(text)))
         return result
 
-    def redact(self, text: str, session: PlaceholderSession | None = None) -> RedactionResult:
+    def redact(self, text: str, session: ReplacementSession | None = None) -> RedactionResult:
         """Redact one text.
 
         Args:
@@ -324,7 +364,7 @@ class Redactor:
         return self.redact_many([text], session)[0]
 
     def redact_many(
-        self, texts: Iterable[str], session: PlaceholderSession | None = None
+        self, texts: Iterable[str], session: ReplacementSession | None = None
     ) -> list[RedactionResult]:
         """Redact many texts, batching NER through ``nlp.pipe``.
 
@@ -339,7 +379,7 @@ class Redactor:
         """
         batch = list(texts)
         results = [
-            self._substitute(text, found, session if session is not None else PlaceholderSession())
+            self._substitute(text, found, session if session is not None else self.new_session())
             for text, found in zip(batch, self.detect_many(batch), strict=True)
         ]
         totals: Counter[str] = Counter()
@@ -350,7 +390,7 @@ class Redactor:
 
     @staticmethod
     def _substitute(
-        text: str, found: Sequence[Detection], session: PlaceholderSession
+        text: str, found: Sequence[Detection], session: ReplacementSession
     ) -> RedactionResult:
         for pii_type, number in numbered_placeholders(text):
             session.reserve(pii_type, number)
@@ -359,7 +399,7 @@ class Redactor:
         pos = 0
         for d in found:
             key = d.key or " ".join(text[d.start : d.end].casefold().split())
-            placeholder = session.placeholder(d.type, key)
+            placeholder = session.placeholder(d.type, key, text[d.start : d.end])
             parts += [text[pos : d.start], placeholder]
             spans.append(PiiSpan(d.type, d.start, d.end, placeholder))
             pos = d.end

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from common.errors import BotError
+from common.privacy import RedactionConfig, Redactor
 from training.ingest import FORMATS, CsvMapping, IngestOptions
 from training.prepare.options import PrepareOptions
 from training.prepare.pipeline import outputs, prepare
@@ -87,6 +88,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="overwrite files edited by hand or not ours"
     )
+    parser.add_argument(
+        "--pseudonyms",
+        action="store_true",
+        help="replace PII with consistent fake values per conversation instead of "
+        "placeholders such as [EMAIL_1]",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> PrepareOptions:
@@ -163,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
     """
     try:
         options = options_from_args(args)
-        result = prepare(options)
+        replacement = "pseudonym" if getattr(args, "pseudonyms", False) else "placeholder"
+        result = prepare(options, Redactor(RedactionConfig(replacement=replacement)))
     except BotError as e:
         logger.error("prepare failed: %s", e.message)
         return 1

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
-from common.privacy import Detection, PlaceholderSession, RedactionConfig, Redactor
+from common.privacy import Detection, RedactionConfig, Redactor, ReplacementSession
 from training.ingest import Conversation, Turn
 
 
@@ -159,7 +159,7 @@ class ConversationRedactor:
         result: list[RedactedConversation] = []
         at = 0
         for conversation in conversations:
-            session = PlaceholderSession()
+            session = self._redactor.new_session()
             pii: Counter[str] = Counter()
             turns: list[Turn] = []
             for turn in conversation.turns:
@@ -195,7 +195,7 @@ def _detect_in_worker(config: RedactionConfig, texts: list[str]) -> list[list[De
     return _worker_redactor(config).detect_many(texts) if texts else []
 
 
-def substitute(text: str, detections: Sequence[Detection], session: PlaceholderSession) -> str:
+def substitute(text: str, detections: Sequence[Detection], session: ReplacementSession) -> str:
     """Replace detected spans with the session's placeholders.
 
     Uses the redactor's own substitution, so numbering (and the reservation of placeholders

@@ -87,3 +87,18 @@ def test_planted_pii_reaches_no_output_and_no_report(run_prepare, tmp_path):
     assert report["pii_redacted"]["PHONE"] == 2
     assert report["pii_redacted"]["PERSON"] >= 3
     assert "| CARD | 1 |" in (out / "prepare_report.md").read_text()
+
+
+def test_pseudonyms_replace_planted_pii_with_fakes(tmp_path):
+    from training.__main__ import main
+
+    out = tmp_path / "out"
+    argv = ["prepare", "--input", str(INPUT), "--out", str(out), "--pseudonyms"]
+    assert main([*argv, "--no-near-dedupe", "--test-fraction", "0"]) == 0
+    written = "\n".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    # single names and short digit runs could recur by chance inside random fakes
+    values = [v for v in PLANTED if v not in ("Anna", "Schmidt", "Marco", "Rossi", "7946")]
+    for value in [*values, "Anna Schmidt", "Marco Rossi", "7946 0958"]:
+        assert value not in written, value
+    assert "[PERSON_" not in written and "[EMAIL_" not in written  # fakes, not placeholders
+    assert "@example.com" in written and "+44 7700 900" in written
