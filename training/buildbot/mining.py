@@ -3,10 +3,11 @@
 **Reply choice** (:func:`choose_reply`): the replies (redacted) are embedded with MiniLM and
 clustered by average linkage, cut at cosine distance ``cluster_distance`` (0.3: members of a
 cluster are on average at least 0.7 similar). The response is the *medoid* of the largest
-cluster (the member with the highest total similarity to the others) among the members that
-can be sent, and the next most central sendable members are its variants.
+cluster that has a member that can be sent (the member with the highest total similarity to
+the others, among those that can be sent), and the next most central sendable members are
+its variants.
 
-**Cohesion** is the share of the intent's replies that fall in that largest cluster: 1.0 when
+**Cohesion** is the share of the intent's replies that fall in that cluster: 1.0 when
 every agent said the same thing, ``1/n`` when no two replies agree. A response needs
 cohesion of at least ``min_cohesion`` (0.5: most agents said it) and ``min_support``
 replies behind it.
@@ -94,11 +95,11 @@ class ReplyChoice:
     """The response chosen from a set of replies.
 
     Attributes:
-        text: The sendable medoid (``{slot}`` interpolations allowed), or None if no member
-            of the largest cluster can be sent.
+        text: The sendable medoid (``{slot}`` interpolations allowed), or None if no reply
+            can be sent.
         variants: Further sendable members, most central first.
         slots: Slots that ``text`` interpolates.
-        support: Replies in the largest cluster.
+        support: Replies in the chosen cluster (the largest with a sendable member).
         total: Replies considered.
         cohesion: ``support / total``.
         similarity: Mean cosine similarity of the cluster's members to the medoid.
@@ -223,13 +224,16 @@ def choose_reply(
             ),
         )
         labels, n_clusters = clustering.labels, clustering.n_clusters
+    # The largest cluster with a member that can be sent (clusters are numbered by size).
     members = np.flatnonzero(labels == 0)
+    for label in range(int(n_clusters)):
+        candidates = np.flatnonzero(labels == label)
+        if any(sendable[int(i)] is not None for i in candidates):
+            members = candidates
+            break
     sims = vectors[members] @ vectors[members].T
     centrality = sims.sum(axis=1)
     order = [int(members[i]) for i in np.argsort(-centrality, kind="stable")]
-    medoid_sims = dict(
-        zip((int(m) for m in members), sims[int(np.argmax(centrality))], strict=True)
-    )
     chosen = [i for i in order if sendable[i] is not None]
     texts: list[str] = []
     for i in chosen:
@@ -239,11 +243,9 @@ def choose_reply(
         if len(texts) > config.variants:
             break
     first = sendable[chosen[0]] if chosen else None
-    similarity = (
-        float(np.mean([v for k, v in medoid_sims.items() if k != order[0]]))
-        if len(members) > 1
-        else 1.0
-    )
+    medoid = int(np.argmax(centrality))
+    others = [j for j in range(len(members)) if j != medoid]
+    similarity = float(np.mean(sims[medoid, others])) if others else 1.0
     return ReplyChoice(
         text=texts[0] if texts else None,
         variants=tuple(texts[1:]),
@@ -336,7 +338,7 @@ def plan_intent(
             intent,
             total,
             fallback_route,
-            "no reply in the largest cluster can be sent without a placeholder no slot fills",
+            "no reply can be sent: each has a placeholder no slot fills",
             choice,
             left_out=left_out,
         )

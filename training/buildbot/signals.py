@@ -89,7 +89,7 @@ class Placeholder:
 
 
 def placeholder_key(text: str) -> str:
-    """A placeholder's name: ``{{Order Number}}`` -> ``ORDER_NUMBER``, ``[EMAIL_2]`` -> ``EMAIL``."""
+    """A placeholder's name: ``{{Order Number}}`` -> ``ORDER_NUMBER``, ``[EMAIL_2]``->``EMAIL``."""
     inner = text.strip("{}[]<>").strip()
     key = re.sub(r"[\s\-]+", "_", inner).upper()
     return re.sub(r"_\d{1,6}$", "", key)
