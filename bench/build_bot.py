@@ -55,6 +55,7 @@ def main() -> int:
     parser.add_argument("--intents", type=int, default=0, help="N most frequent intents (0: all)")
     parser.add_argument("--limit", type=int, default=0, help="replay only N conversations")
     parser.add_argument("--keep", type=Path, help="build into this folder and keep it")
+    parser.add_argument("--data", type=Path, default=BITEXT, help="the Bitext CSV")
     args = parser.parse_args()
     env = {
         **os.environ,
@@ -69,7 +70,7 @@ def main() -> int:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         data = work / "bitext_subset.csv"
-        intents = _subset(BITEXT, data, args.intents)
+        intents = _subset(args.data, data, args.intents)
         bot = work / "bitext-bot"
         times = {
             "build_bot_s": _timed(
