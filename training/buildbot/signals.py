@@ -71,7 +71,11 @@ _HANDOFF = re.compile(
     r"put you through)\b",
     re.IGNORECASE,
 )
-_SENTENCE_RE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+# A sentence, with a list marker ("2. ") kept in front of its item, so that dropping an
+# item never leaves its number behind.
+_SENTENCE_RE = re.compile(
+    r"(?:\b\d{1,2}\.\s+)?(?:(?!\s\d{1,2}\.\s)[^.!?\n])+(?:[.!?]+|\n|$|(?=\s\d{1,2}\.\s))"
+)
 
 
 @dataclass(frozen=True)

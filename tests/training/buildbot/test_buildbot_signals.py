@@ -32,6 +32,18 @@ def test_sanitise_interpolates_slots_and_drops_sentences_no_slot_can_fill():
     assert result.dropped_sentences == 1
 
 
+def test_sanitise_drops_a_list_item_with_its_number():
+    reply = (
+        "Here is how: 1. Sign in to your account. 2. Open {{Invoice Section}}. "
+        "3. Download the invoice you need from the list."
+    )
+    result = sanitise(reply, min_kept=0.5)
+    assert result is not None
+    assert result.text == (
+        "Here is how: 1. Sign in to your account. 3. Download the invoice you need from the list."
+    )
+
+
 def test_sanitise_refuses_a_reply_that_is_mostly_placeholder_sentences():
     assert sanitise("Hi [PERSON_1]! We open at {{Support Hours}} on {{Days}}. Ok.") is None
     assert sanitise("   ") is None
