@@ -160,7 +160,7 @@ def build_bot(
             force=options.force,
         ),
         redactor=redactor,
-        embedder=embedder,
+        embedder=embedder if options.near_dedupe else None,
     )
     train_pairs = read_pairs(prepared / "generation/pairs.jsonl")
     test_pairs = read_pairs(prepared / "generation/pairs_test.jsonl")

@@ -232,3 +232,47 @@ def test_unlabelled_transcripts_stop_for_review_then_build_from_the_reviewed_fil
     assert (out / "config.yml").is_file()
     pairs = [json.loads(x) for x in (out / "data/generation/pairs.jsonl").read_text().splitlines()]
     assert {"questions", "returns", "legal"} <= {p["intent"] for p in pairs}
+
+
+class TopicEmbedder:
+    """One direction per topic word, so discovery finds the fixture's topics as clusters."""
+
+    TOPICS = (
+        ("order", "parcel", "package", "delivery", "track", "arrive"),
+        ("return", "send", "back"),
+        ("sue", "court", "lawyer", "legal", "solicitor", "attorney", "lawsuit"),
+    )
+
+    def encode(self, texts):
+        import numpy as np
+
+        vectors = np.zeros((len(texts), len(self.TOPICS) + 1), dtype=np.float32)
+        for row, text in enumerate(texts):
+            lowered = text.lower()
+            topic = next(
+                (i for i, words in enumerate(self.TOPICS) if any(w in lowered for w in words)),
+                len(self.TOPICS),
+            )
+            vectors[row, topic] = 1.0
+        return vectors
+
+
+def test_accept_proposals_builds_from_the_unreviewed_clusters(tmp_path: Path, redactor):
+    from training.buildbot.pipeline import BuildOptions, build_bot
+
+    rows = json.loads("[" + ",".join(TRANSCRIPTS.read_text().splitlines()) + "]")
+    for row in rows:
+        for turn in row["turns"]:
+            turn.pop("intent", None)
+    path = write_jsonl(tmp_path / "t.jsonl", rows)
+    out = tmp_path / "out"
+    result = build_bot(
+        BuildOptions(input=path, out=out, accept_proposals=True, near_dedupe=False),
+        TopicEmbedder(),
+        redactor,
+    )
+    assert not result.stopped_for_review
+    routes = sorted(p.route for p in result.plans)
+    assert len(result.plans) == 4
+    assert routes.count(HANDOFF) == 1 and routes.count(SLOT_REQUEST) == 1
+    assert (out / "config.yml").is_file() and not (out / "intents_proposed.yml").exists()
