@@ -276,3 +276,11 @@ def test_accept_proposals_builds_from_the_unreviewed_clusters(tmp_path: Path, re
     assert len(result.plans) == 4
     assert routes.count(HANDOFF) == 1 and routes.count(SLOT_REQUEST) == 1
     assert (out / "config.yml").is_file() and not (out / "intents_proposed.yml").exists()
+
+
+def test_the_command_exits_1_on_bad_input(tmp_path: Path, caplog):
+    from training.__main__ import main
+
+    path = write_jsonl(tmp_path / "t.jsonl", [conversation("c1", ("customer", "hi", "greet"))])
+    assert main(["build-bot", "--input", str(path), "--out", str(tmp_path / "out")]) == 1
+    assert "no customer message is answered" in caplog.text
