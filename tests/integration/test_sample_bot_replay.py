@@ -21,6 +21,7 @@ HELDOUT = ROOT / "tests" / "data" / "sample_bot_heldout_conversations.jsonl"
 
 
 def test_sample_bot_replay(sample_bot_model: Path, tmp_path: Path):
+    (tmp_path / "bot").mkdir()
     with running_bot(sample_bot_model, tmp_path / "bot") as bot:
         report = evaluate_conversations(
             ReplayConfig(
