@@ -30,6 +30,10 @@ COMMANDS = MappingProxyType(
             "training.discover.apply_cli",
             "turn a reviewed intents_proposed.yml into Rasa NLU YAML",
         ),
+        "build-bot": (
+            "training.buildbot.cli",
+            "build a complete Rasa project from transcripts: intents, mined responses, routes",
+        ),
         "kb": (
             "training.knowledge.cli",
             "turn a help-centre folder into redacted knowledge chunks and their vectors",

@@ -2,7 +2,8 @@
 
 ``python -m training.evaluate intents --train F --test F [--oos NAME=F]``,
 ``python -m training.evaluate responses --pairs F [--test F]`` and
-``python -m training.evaluate answers --kb KB_OUT --questions F [--split dev|test]``.
+``python -m training.evaluate answers --kb KB_OUT --questions F [--split dev|test]`` and
+``python -m training.evaluate conversations --model M --conversations F [--actions URL]``.
 """
 
 from __future__ import annotations
@@ -161,7 +162,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=int, default=0, help="only the first N questions of the half (0: all)"
     )
     answers.add_argument("--out", type=Path, default=Path("bench/results/answers"))
+    conversations = sub.add_parser(
+        "conversations",
+        help="replay held-out conversations through a trained bot, scored against the agents",
+    )
+    conversations.add_argument(
+        "--model", type=Path, required=True, help="a model .tar.gz or a folder of them"
+    )
+    conversations.add_argument(
+        "--conversations", type=Path, required=True, help="held-out transcripts (any format)"
+    )
+    conversations.add_argument(
+        "--actions", help="the action server's webhook, e.g. http://127.0.0.1:5055/webhook"
+    )
+    conversations.add_argument("--endpoints", type=Path, help="endpoints.yml for the NLG endpoint")
+    conversations.add_argument(
+        "--pairs", type=Path, help="training pairs for the retrieval baseline (same run)"
+    )
+    conversations.add_argument("--limit", type=int, default=0, help="first N conversations")
+    conversations.add_argument("--out", type=Path, default=Path("bench/results/conversations"))
     return parser
+
+
+def _conversations(args: argparse.Namespace) -> int:
+    from training.evaluate.conversations import ReplayConfig, evaluate_conversations
+
+    config = ReplayConfig(
+        model=args.model,
+        conversations=args.conversations,
+        out=args.out,
+        actions_url=args.actions,
+        endpoints=args.endpoints,
+        pairs=args.pairs,
+        limit=args.limit,
+    )
+    evaluate_conversations(config)
+    sys.stdout.write((config.out / "conversations.md").read_text(encoding="utf-8"))
+    sys.stdout.write(f"\nFull results: {config.out / 'conversations.json'}\n")
+    return 0
 
 
 def _answers(args: argparse.Namespace) -> int:
@@ -238,9 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     ensure_offline()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
-    if args.command in ("responses", "answers"):
+    if args.command in ("responses", "answers", "conversations"):
+        handlers = {"responses": _responses, "answers": _answers, "conversations": _conversations}
         try:
-            return _responses(args) if args.command == "responses" else _answers(args)
+            return handlers[args.command](args)
         except BotError as e:
             logging.getLogger(__name__).error("%s", e)
             return 2

@@ -1,0 +1,114 @@
+"""End to end on Bitext: ``build-bot``, ``rasa train`` and the replay of held-out conversations.
+
+Each stage runs as a child process (as a user would run it) and is timed: build-bot on the
+shared Bitext CSV (request/reply pairs with intents; read from ``../shared/datasets``, never
+copied), ``rasa train`` in the built project, then ``python -m training.evaluate
+conversations`` on the project's ``heldout/conversations.jsonl`` with the nearest-past-reply
+baseline in the same run. ``--intents N`` keeps the N most frequent intents (a subset
+written to a temporary CSV) to bound the time on a shared CPU.
+
+Usage:
+    .venv/bin/python bench/build_bot.py [--intents 0] [--keep DIR] [--limit 0]
+
+Prints the replay report and writes ``bench/results/build_bot.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BITEXT = ROOT.parent / "shared" / "datasets" / "bitext_support" / "bitext_support_qa.csv"
+RESULTS = ROOT / "bench" / "results" / "build_bot.json"
+
+
+def _subset(source: Path, target: Path, top: int) -> dict[str, int]:
+    with source.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    counts = Counter(r["intent"] for r in rows)
+    keep = {i for i, _ in counts.most_common(top)} if top else set(counts)
+    with target.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["intent"] in keep)
+    return {i: counts[i] for i in sorted(keep)}
+
+
+def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=env, check=True)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    """Run the three stages and record their times and the replay's figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--intents", type=int, default=0, help="N most frequent intents (0: all)")
+    parser.add_argument("--limit", type=int, default=0, help="replay only N conversations")
+    parser.add_argument("--keep", type=Path, help="build into this folder and keep it")
+    parser.add_argument("--data", type=Path, default=BITEXT, help="the Bitext CSV")
+    args = parser.parse_args()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    python, rasa = sys.executable, str(Path(sys.executable).with_name("rasa"))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        data = work / "bitext_subset.csv"
+        intents = _subset(args.data, data, args.intents)
+        bot = work / "bitext-bot"
+        times = {
+            "build_bot_s": _timed(
+                [python, "-m", "training", "build-bot", "--input", str(data), "--out", str(bot)]
+                + ["--name", "Bitext", "--drop-conflicts", "--drop-thin-intents"],
+                ROOT,
+                env,
+            )
+        }
+        times["rasa_train_s"] = _timed(
+            [rasa, "train", "--domain", "domain", "--out", "models", "--fixed-model-name", "bot"],
+            bot,
+            env,
+        )
+        times["replay_s"] = _timed(
+            [python, "-m", "training.evaluate", "conversations", "--model", "models/bot.tar.gz"]
+            + ["--conversations", "heldout/conversations.jsonl", "--endpoints", "endpoints.yml"]
+            + ["--pairs", "data/generation/pairs.jsonl", "--out", "eval"]
+            + (["--limit", str(args.limit)] if args.limit else []),
+            bot,
+            env,
+        )
+        report = json.loads((bot / "eval" / "conversations.json").read_text())
+        build = json.loads((bot / "build_report.json").read_text())
+    result = {
+        "dataset": "bitext_support_qa.csv",
+        "intents": intents,
+        "rows": sum(intents.values()),
+        "routes": build["routes"],
+        "times": {k: round(v, 1) for k, v in times.items()},
+        "replay": report,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    sys.stdout.write(json.dumps({k: v for k, v in result.items() if k != "replay"}, indent=2))
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

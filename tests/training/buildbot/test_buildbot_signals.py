@@ -1,0 +1,79 @@
+"""Placeholders, slot questions and handoffs in agents' replies."""
+
+from __future__ import annotations
+
+import pytest
+
+from training.buildbot.signals import asked_slot, is_handoff, placeholders, sanitise
+
+
+def test_placeholders_know_which_slot_fills_them():
+    found = placeholders("Order [ORDER_ID_1] for {{Order Number}}, [PERSON_2], {{Support Hours}}")
+    assert [(p.text, p.slot) for p in found] == [
+        ("[ORDER_ID_1]", "order_number"),
+        ("{{Order Number}}", "order_number"),
+        ("[PERSON_2]", None),
+        ("{{Support Hours}}", None),
+    ]
+
+
+def test_sanitise_interpolates_slots_and_drops_sentences_no_slot_can_fill():
+    reply = (
+        "Your order [ORDER_ID_1] left our warehouse today and arrives within three days. "
+        "Thanks for waiting. Call us during {{Support Hours}}."
+    )
+    result = sanitise(reply)
+    assert result is not None
+    assert result.text == (
+        "Your order {order_number} left our warehouse today and arrives within three days. "
+        "Thanks for waiting."
+    )
+    assert result.slots == ("order_number",)
+    assert result.dropped_sentences == 1
+
+
+def test_sanitise_drops_a_list_item_with_its_number():
+    reply = (
+        "Here is how: 1. Sign in to your account. 2. Open {{Invoice Section}}. "
+        "3. Download the invoice you need from the list."
+    )
+    result = sanitise(reply, min_kept=0.5)
+    assert result is not None
+    assert result.text == (
+        "Here is how: 1. Sign in to your account. 3. Download the invoice you need from the list."
+    )
+
+
+def test_sanitise_refuses_a_reply_that_is_mostly_placeholder_sentences():
+    assert sanitise("Hi [PERSON_1]! We open at {{Support Hours}} on {{Days}}. Ok.") is None
+    assert sanitise("   ") is None
+
+
+@pytest.mark.parametrize(
+    ("reply", "slot"),
+    [
+        ("Happy to check. What's your order number?", "order_number"),
+        ("Could you send me the email address on the account?", "email"),
+        ("Sure! How many people will be joining?", "party_size"),
+        ("Please share your tracking number so I can look.", "tracking_number"),
+        ("Your order number is on the confirmation email.", None),
+        ("Returns are free within 30 days.", None),
+    ],
+)
+def test_asked_slot(reply, slot):
+    assert asked_slot(reply) == slot
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("I'm transferring you to a colleague who handles these cases.", True),
+        ("Let me escalate this to our relations team.", True),
+        ("I'm connecting you with a specialist now.", True),
+        ("A supervisor will contact you tomorrow.", True),
+        ("You can return it within 30 days.", False),
+        ("Our team checks every parcel before it ships.", False),
+    ],
+)
+def test_is_handoff(reply, expected):
+    assert is_handoff(reply) is expected
