@@ -149,8 +149,14 @@ def render_config(spec: ProjectSpec) -> str:
     pipeline: list[dict[str, Any]] = []
     for component in config.get("pipeline", []):
         component = dict(component)
+        if component.get("name") == KNOWLEDGE_COMPONENT:
+            continue  # the sample company's help centre; this bot's is added below
         if component.get("name") == GENERATOR_COMPONENT:
             component["pairs"] = PAIRS
+            # The answer writer's examples are built from a help centre and the pairs
+            # (`python -m training kb-examples`); a new bot starts without them, and its
+            # knowledge answers fall back to cited extracts until they are added.
+            component.pop("answer_examples", None)
         pipeline.append(component)
         if component.get("name") == FALLBACK_COMPONENT and spec.knowledge:
             routed = sorted(p.intent for p in spec.plans if KNOWLEDGE in (p.route, p.after_slot))
@@ -170,14 +176,13 @@ def render_endpoints(spec: ProjectSpec) -> str:
     endpoints = yaml.safe_load(_root_file("endpoints.yml"))
     nlg = endpoints.get("nlg")
     if isinstance(nlg, dict):
-        nlg["generate_for"] = ["utter_generated"] + (
-            ["utter_knowledge_answer"] if spec.knowledge else []
-        )
+        nlg["generate_for"] = ["utter_generated"]
+        nlg["knowledge_for"] = ["utter_knowledge_answer"] if spec.knowledge else []
         nlg["fallback_response"] = "utter_generation_fallback"
     return _dump(
-        "Endpoints, built from the runtime's endpoints.yml: in-memory stores, the SQLite\n"
-        "handoff queue under .cache/, generated replies for utter_generated"
-        + (" and utter_knowledge_answer" if spec.knowledge else "")
+        "Endpoints, built from the runtime's endpoints.yml: the SQLite stores under .cache/,\n"
+        "generated replies for utter_generated"
+        + (", knowledge answers for utter_knowledge_answer" if spec.knowledge else "")
         + ".",
         endpoints,
     )

@@ -88,12 +88,18 @@ def test_no_placeholder_reaches_a_response(built: Path):
 def test_config_and_endpoints_follow_this_repository(built: Path):
     root = Path(__file__).resolve().parents[3]
     ours, theirs = _yaml(root / "config.yml"), _yaml(built / "config.yml")
-    assert [c["name"] for c in theirs["pipeline"]] == [c["name"] for c in ours["pipeline"]]
+    # The sample's help centre stays behind: a bot built without --kb has no retriever.
+    assert [c["name"] for c in theirs["pipeline"]] == [
+        c["name"] for c in ours["pipeline"] if c["name"] != KNOWLEDGE_COMPONENT
+    ]
+    generator = next(c for c in theirs["pipeline"] if c["name"].endswith("ResponseGenerator"))
+    assert "answer_examples" not in generator
     assert theirs["policies"] == ours["policies"]
     assert theirs["assistant_id"] == "trail-co"
     endpoints = _yaml(built / "endpoints.yml")
     assert endpoints["nlg"]["type"] == _yaml(root / "endpoints.yml")["nlg"]["type"]
     assert endpoints["nlg"]["generate_for"] == ["utter_generated"]
+    assert endpoints["nlg"]["knowledge_for"] == []
 
 
 def test_rerunning_changes_nothing_and_hand_edits_are_protected(
@@ -122,14 +128,14 @@ def test_knowledge_route_adds_the_retriever_and_its_rule():
     names = [c["name"] for c in pipeline]
     retriever = pipeline[names.index(KNOWLEDGE_COMPONENT)]
     assert names.index(KNOWLEDGE_COMPONENT) == names.index("FallbackClassifier") + 1
+    assert names.count(KNOWLEDGE_COMPONENT) == 1
     assert retriever["chunks"] == "knowledge/chunks" and retriever["route_intents"] == ["a"]
     rules = yaml.safe_load(files["data/rules.yml"])["rules"]
     assert rules[0]["steps"] == [{"intent": "a"}, {"action": "utter_knowledge_answer"}]
     assert "utter_knowledge_answer" in yaml.safe_load(files["domain/responses.yml"])["responses"]
-    assert yaml.safe_load(files["endpoints.yml"])["nlg"]["generate_for"] == [
-        "utter_generated",
-        "utter_knowledge_answer",
-    ]
+    nlg = yaml.safe_load(files["endpoints.yml"])["nlg"]
+    assert nlg["generate_for"] == ["utter_generated"]
+    assert nlg["knowledge_for"] == ["utter_knowledge_answer"]
 
 
 def _labelled(n: int, intent: str, reply: str, prefix: str = "") -> list[dict[str, object]]:
