@@ -30,6 +30,9 @@ def test_sample_bot_replay(sample_bot_model: Path, tmp_path: Path):
                 out=tmp_path / "replay",
                 actions_url=f"http://127.0.0.1:{bot.actions_port}/webhook",
                 pairs=ROOT / "data" / "generation" / "pairs.jsonl",
+                # The project's NLG endpoint: open questions are answered from the help
+                # centre, and an honest "I don't know" counts as a fallback.
+                endpoints=ROOT / "endpoints.yml",
             )
         )
     # The gibberish conversation ends on a fallback; "a real human please" is handed over.

@@ -8,9 +8,10 @@ that point:
 - **intent accuracy**, where the turn has a label;
 - **reply similarity**: MiniLM cosine and ROUGE-L F1 against the agent's reply;
 - **outcome** (:func:`turn_outcome`): ``handed_off`` (``action_escalate`` ran), ``knowledge``
-  (``utter_knowledge_answer``), ``generated`` (``utter_generated``), ``fallback``
-  (``nlu_fallback``, ``action_default_fallback``, ``utter_default``, ``utter_ask_rephrase``, or
-  no reply at all), else ``answered``;
+  (``utter_knowledge_answer``, or a reply with ``knowledge`` metadata that answered or
+  extracted; an honest "I don't know" counts as a fallback), ``generated``
+  (``utter_generated``), ``fallback`` (``nlu_fallback``, ``action_default_fallback``,
+  ``utter_default``, ``utter_ask_rephrase``, or no reply at all), else ``answered``;
 - **latency** of the whole turn.
 
 A conversation (:func:`conversation_outcome`) is ``handed_off`` once a turn hands over (the
@@ -67,12 +68,15 @@ class BotTurn:
         texts: The texts it sent.
         intent: The predicted intent (after the fallback classifier), if any.
         actions: The actions it ran after the message (``action_listen`` excluded).
+        knowledge: The ``knowledge.outcome`` of its knowledge reply (``answer``,
+            ``extract``, ``dont_know``...), when it answered from the knowledge base.
 
     """
 
     texts: tuple[str, ...]
     intent: str | None
     actions: tuple[str, ...]
+    knowledge: str | None = None
 
     @property
     def text(self) -> str:
@@ -92,7 +96,10 @@ def turn_outcome(turn: BotTurn) -> str:
     """Classify a bot turn (see the module docstring)."""
     if "action_escalate" in turn.actions:
         return HANDED_OFF
-    if "utter_knowledge_answer" in turn.actions:
+    if turn.knowledge == "dont_know":
+        # The help centre had no answer and the bot said so: not understood, unresolved.
+        return FALLBACK
+    if "utter_knowledge_answer" in turn.actions or turn.knowledge in ("answer", "extract"):
         return KNOWLEDGE
     if "utter_generated" in turn.actions:
         return GENERATED
@@ -433,11 +440,12 @@ class RasaAgentBot:
 
     async def respond(self, sender_id: str, text: str) -> BotTurn:
         """Send one message and read the bot's turn back from the tracker."""
-        from rasa.shared.core.events import ActionExecuted, UserUttered
+        from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
         messages = await self._agent.handle_text(text, sender_id=sender_id) or []
         tracker = await self._agent.tracker_store.retrieve(sender_id)
         intent = None
+        knowledge = None
         actions: list[str] = []
         for event in reversed(tracker.events if tracker else []):
             if isinstance(event, UserUttered):
@@ -445,8 +453,11 @@ class RasaAgentBot:
                 break
             if isinstance(event, ActionExecuted) and event.action_name != "action_listen":
                 actions.append(str(event.action_name))
+            if isinstance(event, BotUttered) and knowledge is None:
+                outcome = ((event.metadata or {}).get("knowledge") or {}).get("outcome")
+                knowledge = str(outcome) if outcome else None
         texts = tuple(str(m.get("text") or "") for m in messages)
-        return BotTurn(texts, intent, tuple(reversed(actions)))
+        return BotTurn(texts, intent, tuple(reversed(actions)), knowledge)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,13 @@ from training.evaluate.conversations import (
         (BotTurn(("Sorry?",), "greet", ("action_default_fallback",)), FALLBACK),
         (BotTurn((), "greet", ()), FALLBACK),
         (BotTurn(("Hi!",), "greet", ("utter_greet",)), ANSWERED),
+        # Knowledge replies through the NLG endpoint carry their outcome in the metadata.
+        (BotTurn(("Yes.",), "product_question", ("utter_product_question",), "extract"), KNOWLEDGE),
+        (BotTurn(("Yes.",), "nlu_fallback", ("utter_knowledge_answer",), "answer"), KNOWLEDGE),
+        (
+            BotTurn(("I don't know.",), "nlu_fallback", ("utter_knowledge_answer",), "dont_know"),
+            FALLBACK,
+        ),
     ],
 )
 def test_turn_outcome(turn, outcome):
