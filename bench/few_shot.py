@@ -145,55 +145,54 @@ def _stats(values: list[float]) -> dict[str, float]:
     }
 
 
-def run_size(
+def run_draw(
     name: str,
     pool: list[LabelledText],
-    evaluation: Path | list[LabelledText],
+    evaluation: Path,
     oos: dict[str, Path],
     size: tuple[str, float],
-    seeds: Sequence[int],
+    seed: int,
     args: argparse.Namespace,
     workdir: Path,
 ) -> dict[str, Any]:
-    """Train and score both systems on one draw per seed of one training-set size."""
+    """Train and score every system on one seeded draw of one training-set size."""
     kind, amount = size
-    draws: list[dict[str, Any]] = []
-    if isinstance(evaluation, list):
-        evaluation = _write_csv(evaluation, workdir / "evaluation.csv")
-    for seed in seeds:
-        if kind == "shots":
-            train, _ = carve(pool, int(amount), None, seed)
-        elif amount >= 1.0:
-            train = list(pool)
-        else:
-            train, _ = carve(pool, None, amount, seed)
-        path = _write_csv(train, workdir / f"train_{kind}{amount}_{seed}.csv")
-        logger.info("%s %s=%s seed %d: %d training examples", name, kind, amount, seed, len(train))
-        result = evaluate_intents(
-            IntentEvalConfig(
-                train=path,
-                test=evaluation,
-                oos=oos,
-                systems=tuple(args.systems.split(",")),
-                transformer_options={"progress": False, **dict(args.option)},
-                diet_epochs=args.diet_epochs,
-                seed=seed,
-                out_json=workdir / "last.json",
-                out_markdown=workdir / "last.md",
-                dataset_name=name,
-            )
+    if kind == "shots":
+        train, _ = carve(pool, int(amount), None, seed)
+    elif amount >= 1.0:
+        train = list(pool)
+    else:
+        train, _ = carve(pool, None, amount, seed)
+    path = _write_csv(train, workdir / f"train_{kind}{amount}_{seed}.csv")
+    logger.info("%s %s=%s seed %d: %d training examples", name, kind, amount, seed, len(train))
+    result = evaluate_intents(
+        IntentEvalConfig(
+            train=path,
+            test=evaluation,
+            oos=oos,
+            systems=tuple(args.systems.split(",")),
+            transformer_options={"progress": False, **dict(args.option)},
+            diet_epochs=args.diet_epochs,
+            seed=seed,
+            out_json=workdir / "last.json",
+            out_markdown=workdir / "last.md",
+            dataset_name=name,
         )
-        draws.append({"seed": seed, "train_examples": len(train), "systems": result["systems"]})
-        if kind != "shots" and amount >= 1.0:
-            break  # the whole training set: every draw would be the same
-    summary: dict[str, Any] = {}
-    for system in args.systems.split(","):
-        summary[system] = {
+    )
+    return {"seed": seed, "train_examples": len(train), "systems": result["systems"]}
+
+
+def summarise(run: dict[str, Any], systems: Sequence[str]) -> None:
+    """Fill in ``run["summary"]``: mean and standard deviation over its draws."""
+    draws = run["draws"]
+    run["summary"] = {
+        system: {
             key: _stats([d["systems"][system][key] for d in draws])
             for key in REPORTED
             if all(key in d["systems"][system] for d in draws)
         }
-    return {"size": f"{kind}={amount}", "draws": draws, "summary": summary}
+        for system in systems
+    }
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -208,6 +207,8 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---|---|" + "---|" * (len(systems) + 1),
     ]
     for run in results["runs"]:
+        if not run["draws"]:
+            continue
         metrics = run["summary"][systems[0]]
         for key in metrics:
             cells = []
@@ -285,15 +286,29 @@ def main() -> int:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     stem = f"few_shot_{args.dataset}_{args.split}{('_' + args.tag) if args.tag else ''}"
+    runs: dict[str, dict[str, Any]] = {
+        f"{kind}={amount}": {"size": f"{kind}={amount}", "draws": []} for kind, amount in sizes
+    }
+    results["runs"] = list(runs.values())
+    systems = args.systems.split(",")
     with tempfile.TemporaryDirectory() as tmp:
-        for size in sizes:
-            results["runs"].append(
-                run_size(
-                    args.dataset, pool, evaluation, oos, size, SEEDS[: args.draws], args, Path(tmp)
+        workdir = Path(tmp)
+        if isinstance(evaluation, list):
+            evaluation = _write_csv(evaluation, workdir / "evaluation.csv")
+        # Draws outermost, so that a run cut short still has every size at equal draws.
+        for seed in SEEDS[: args.draws]:
+            for kind, amount in sizes:
+                if kind == "fraction" and amount >= 1.0 and runs[f"{kind}={amount}"]["draws"]:
+                    continue  # the whole training set: every draw would be the same
+                run = runs[f"{kind}={amount}"]
+                run["draws"].append(
+                    run_draw(
+                        args.dataset, pool, evaluation, oos, (kind, amount), seed, args, workdir
+                    )
                 )
-            )
-            (out / f"{stem}.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    (out / f"{stem}.md").write_text(markdown(results), encoding="utf-8")
+                summarise(run, systems)
+                (out / f"{stem}.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+                (out / f"{stem}.md").write_text(markdown(results), encoding="utf-8")
     sys.stdout.write(markdown(results))
     return 0
 
