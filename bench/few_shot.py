@@ -138,6 +138,19 @@ def dataset(
     )
 
 
+def restrict(
+    pool: list[LabelledText], evaluation: Path | list[LabelledText], intents: int
+) -> tuple[list[LabelledText], list[LabelledText]]:
+    """Keep ``intents`` intents (a seed-0 sample of the pool's) in the pool and evaluation.
+
+    For quick runs on a busy machine; the report says how many intents were kept.
+    """
+    names = sorted({e.label for e in pool})
+    keep = set(random.Random(0).sample(names, min(intents, len(names))))
+    rows = load_examples(evaluation) if isinstance(evaluation, Path) else evaluation
+    return [e for e in pool if e.label in keep], [e for e in rows if e.label in keep]
+
+
 def _stats(values: list[float]) -> dict[str, float]:
     return {
         "mean": statistics.fmean(values),
@@ -200,7 +213,8 @@ def markdown(results: dict[str, Any]) -> str:
     systems = results["systems"]
     lines = [
         f"**{results['dataset']}**, {results['split']} split; DIET epochs "
-        f"{results['diet_epochs']}; options {results['options'] or 'defaults'}.",
+        f"{results['diet_epochs']}; options {results['options'] or 'defaults'}; "
+        f"intents: {results.get('intents_kept', 'all')}.",
         f"Machine: {results['machine']}.",
         "",
         "| size | draws | metric | " + " | ".join(systems) + " | difference |",
@@ -263,6 +277,9 @@ def main() -> int:
     parser.add_argument("--option", type=_option, action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument(
+        "--intents", type=int, default=0, help="keep this many intents (quick runs; not OOS)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not (args.data / "banking77").is_dir():
@@ -274,6 +291,10 @@ def main() -> int:
     if not sizes or not 1 <= args.draws <= len(SEEDS):
         parser.error(f"give --shots or --fractions, and 1 to {len(SEEDS)} draws")
     pool, evaluation, oos = dataset(args.dataset, args.data, args.split)
+    if args.intents:
+        if oos:
+            parser.error("--intents does not apply to banking77_oos")
+        pool, evaluation = restrict(pool, evaluation, args.intents)
     results: dict[str, Any] = {
         "dataset": args.dataset,
         "split": args.split,
@@ -281,6 +302,7 @@ def main() -> int:
         "systems": args.systems.split(","),
         "diet_epochs": args.diet_epochs,
         "options": dict(args.option),
+        "intents_kept": args.intents or "all",
         "runs": [],
     }
     out = ROOT / "bench" / "results"
