@@ -164,6 +164,13 @@ def _fit_cross_validated(
         blended = expert.combine(logits, temperature, scores)
         probabilities = torch.softmax(blended, dim=-1)
         model.lexical = expert
+        logger.info(
+            "Lexical expert: weight %.2f, margin scale %.3f, blend temperature %.3f "
+            "(fitted out of fold)",
+            config.lexical_weight,
+            expert.scale,
+            expert.temperature,
+        )
         lexical_report = {
             "weight": config.lexical_weight,
             "margin_scale": round(expert.scale, 4),
