@@ -1,4 +1,4 @@
-"""Calibration helpers: a stratified hold-out split and softmax temperature fitting."""
+"""Calibration helpers: stratified hold-out and k-fold splits, softmax temperature fitting."""
 
 from __future__ import annotations
 
@@ -38,6 +38,38 @@ def stratified_split(
         holdout.extend(idx[:n_hold])
         train.extend(idx[n_hold:])
     return sorted(train), sorted(holdout)
+
+
+def stratified_folds(labels: Sequence[int], folds: int, seed: int) -> list[list[int]]:
+    """Deal each class's examples round-robin into ``folds`` folds, after a seeded shuffle.
+
+    Every fold gets about the same share of every class; a class with fewer examples than
+    folds is missing from some folds (and so trains in all but one fold model).
+
+    Args:
+        labels: Class index of every example.
+        folds: Number of folds (>= 2).
+        seed: Shuffling seed.
+
+    Returns:
+        ``folds`` sorted lists of indices that together hold every index once.
+    """
+    if folds < 2:
+        raise ValueError(f"need at least 2 folds, got {folds}")
+    rng = random.Random(seed)
+    by_class: dict[int, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        by_class[label].append(i)
+    out: list[list[int]] = [[] for _ in range(folds)]
+    start = 0
+    for label in sorted(by_class):
+        idx = by_class[label]
+        rng.shuffle(idx)
+        for j, i in enumerate(idx):
+            # Rotate the starting fold so that small classes do not all fill fold 0 first.
+            out[(start + j) % folds].append(i)
+        start += len(idx)
+    return [sorted(fold) for fold in out]
 
 
 def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, max_iter: int = 200) -> float:

@@ -5,7 +5,6 @@ Use it in ``config.yml`` by module path::
     pipeline:
       - name: WhitespaceTokenizer
       - name: bot.nlu.intent_classifier.TransformerIntentClassifier
-        epochs: 5
       - name: FallbackClassifier
         threshold: 0.55
 
@@ -22,6 +21,13 @@ so that the same threshold also rejects out-of-scope messages the softmax is sur
 lexical expert (:mod:`bot.nlu.lexical`, options ``lexical_weight`` and ``lexical_c``), an
 n-gram linear SVM trained beside the encoder, adds its scaled margins to the logits; its
 scale and the blend's temperature are fitted on the calibration hold-out.
+
+Options whose default is ``"auto"`` (``min_steps``, ``calibration``, ``calibration_split``,
+``cv_folds``, ``refit``, ``ood_quantile``, ``lexical_weight``) are chosen from the size of
+the training data by :mod:`bot.nlu.sizing`: small data sets train more epochs and calibrate
+by cross-validation. The choices, with where each came from, go into the training report
+(``size_rule``), as does the label check (``label_noise``: examples whose label the model
+disputes; ``rasa train``'s log gets their count, never their text).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.intent_model import FineTuneConfig, IntentModel, IntentModelConfig
+from bot.nlu.sizing import AUTO, SIZED_OPTIONS, DataSize, resolve
 from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +62,10 @@ _MODEL_OPTIONS: dict[str, Callable[[Any], Any]] = {
     "ood_neighbours": int,
     "lexical_weight": float,
     "lexical_c": float,
+    "label_noise_threshold": float,
 }
+# Stands in for the data when options are checked before training.
+_PLACEHOLDER_SIZE = DataSize(examples=1_000, intents=10, per_intent=100.0, smallest_intent=100)
 # Keys Rasa itself may put into a component's config.
 _RASA_KEYS = {"name", "class", "needs", "finetuning_epoch_fraction"}
 # Options of the nearest-neighbour vote, removed because it did not help with the defaults.
@@ -85,8 +95,16 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 "lexical_weight": model.lexical_weight,
                 # The SVM's inverse regularisation strength.
                 "lexical_c": model.lexical_c,
+                # "holdout", "cross_validation" or "none"; auto: by data size.
+                "calibration": AUTO,
+                "cv_folds": AUTO,
+                # Own-label probability (out-of-fold) below which an example is reported
+                # as possibly mislabelled.
+                "label_noise_threshold": model.label_noise_threshold,
             }
         )
+        # Chosen from the data's size unless config.yml sets them (bot/nlu/sizing.py).
+        defaults.update({key: AUTO for key in SIZED_OPTIONS})
         return defaults
 
     @staticmethod
@@ -118,15 +136,18 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
     ) -> TransformerIntentClassifier:
         """Create an untrained component (validates the configuration)."""
-        cls._model_config(config)
+        cls._model_config(config, _PLACEHOLDER_SIZE)
         return cls(config, model_storage, resource, execution_context)
 
     @classmethod
-    def _model_config(cls, config: dict[str, Any]) -> IntentModelConfig:
+    def _model_config(
+        cls, config: dict[str, Any], size: DataSize = _PLACEHOLDER_SIZE
+    ) -> IntentModelConfig:
         """Turn the component's options into the model's config.
 
         Args:
             config: The component's options (Rasa merges them over the defaults).
+            size: The training data's size, for options left at ``"auto"``.
 
         Returns:
             The model's config.
@@ -148,9 +169,12 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 f"TransformerIntentClassifier: unknown option(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted(cls.get_default_config()))}"
             )
-        training = {key: config[key] for key in _TRAINING_KEYS if key in config}
         try:
-            own = {key: read(config[key]) for key, read in _MODEL_OPTIONS.items() if key in config}
+            resolved, _ = resolve(config, size)
+            training = {key: resolved[key] for key in _TRAINING_KEYS if key in resolved}
+            own = {
+                key: read(resolved[key]) for key, read in _MODEL_OPTIONS.items() if key in resolved
+            }
             return IntentModelConfig(training=FineTuneConfig(**training), **own)
         except (TypeError, ValueError, ConfigError) as e:
             raise ConfigError(f"TransformerIntentClassifier: {e}") from e
@@ -176,12 +200,23 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 len(intents),
             )
             return self._resource
-        self._model = fit(
-            [m.get(TEXT) for m in examples],
-            [m.get(INTENT) for m in examples],
-            self._model_config(self.component_config),
+        labels = [m.get(INTENT) for m in examples]
+        size = DataSize.of(labels)
+        _, choices = resolve(self.component_config, size)
+        logger.info(
+            "Intent classifier sized for %d examples, %d intents (median %.0f per intent): %s",
+            size.examples,
+            size.intents,
+            size.per_intent,
+            ", ".join(f"{k}={v['value']}" for k, v in choices.items()),
         )
-        self._report = self._model.training_report
+        self._model = fit(
+            [m.get(TEXT) for m in examples], labels, self._model_config(self.component_config, size)
+        )
+        self._report = {
+            **self._model.training_report,
+            "size_rule": {"data": size.to_dict(), "choices": choices},
+        }
         self.persist()
         return self._resource
 
@@ -212,8 +247,8 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
                 model = IntentModel.load(
                     Path(directory),
                     config.get("device", "auto"),
-                    ood_quantile=config.get("ood_quantile"),
-                    lexical_weight=config.get("lexical_weight"),
+                    ood_quantile=_serving_option(config, "ood_quantile"),
+                    lexical_weight=_serving_option(config, "lexical_weight"),
                 )
         except ValueError:
             logger.warning(
@@ -254,3 +289,11 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier):
             message.set(INTENT, ranked[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranked, add_to_output=True)
         return messages
+
+
+def _serving_option(config: dict[str, Any], key: str) -> float | None:
+    """An explicit serving override, or ``None`` to keep what training chose (``"auto"``)."""
+    value = config.get(key)
+    if value is None or value == AUTO:
+        return None
+    return float(value)

@@ -62,6 +62,11 @@ class FineTuneConfig:
             twin trained without the hold-out, so they are never fitted on data their model
             saw, and the final model loses no training data to calibration. Doubles
             training time.
+        cv_folds: With 2 or more, calibrate by cross-validation instead of a hold-out:
+            as many models, each trained without one stratified fold, give every example
+            an out-of-fold logit; the temperature (and the gate's reference and the
+            lexical blend) are fitted on them, and the served model trains on every
+            example. Requires ``calibration_split`` 0. 0 keeps the hold-out.
         min_steps: Lower bound on optimiser steps, so tiny data sets still converge.
         seed: Seed for weights of the head, shuffling and dropout.
         device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
@@ -81,6 +86,7 @@ class FineTuneConfig:
     max_length: int = 64
     calibration_split: float = 0.1
     refit: bool = True
+    cv_folds: int = 0
     min_steps: int = 0
     seed: int = 42
     device: str = "auto"
@@ -96,6 +102,12 @@ class FineTuneConfig:
             raise ConfigError("refit must be true or false")
         if not 0.0 <= self.calibration_split < 0.5:
             raise ConfigError("calibration_split must be in [0, 0.5)")
+        if self.cv_folds != 0 and not 2 <= self.cv_folds <= 20:
+            raise ConfigError("cv_folds must be 0 (hold-out) or between 2 and 20")
+        if self.cv_folds and self.calibration_split > 0:
+            raise ConfigError("cv_folds and calibration_split exclude each other; set one to 0")
+        if self.min_steps < 0:
+            raise ConfigError("min_steps must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,9 @@ class IntentModelConfig:
         lexical_weight: Share of the n-gram SVM in the summed logits
             (:mod:`bot.nlu.lexical`); 0 turns it off.
         lexical_c: The SVM's inverse regularisation strength.
+        label_noise_threshold: An example whose calibrated probability of its own label,
+            from a model that never saw it, is below this while another intent wins is
+            reported as possibly mislabelled (:mod:`bot.nlu.label_noise`).
     """
 
     training: FineTuneConfig = field(default_factory=FineTuneConfig)
@@ -117,12 +132,15 @@ class IntentModelConfig:
     ood_neighbours: int = 1
     lexical_weight: float = 0.3
     lexical_c: float = 1.0
+    label_noise_threshold: float = 0.1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.ood_quantile < 1.0 or self.ood_neighbours < 1:
             raise ConfigError("ood_quantile must be in [0, 1) and ood_neighbours >= 1")
         if not 0.0 <= self.lexical_weight < 1.0 or self.lexical_c <= 0:
             raise ConfigError("lexical_weight must be in [0, 1) and lexical_c > 0")
+        if not 0.0 < self.label_noise_threshold <= 0.5:
+            raise ConfigError("label_noise_threshold must be in (0, 0.5]")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as JSON-ready nested dictionaries."""

@@ -225,6 +225,7 @@ def calibrate_blend(
     temperature: float,
     holdout_texts: Sequence[str],
     holdout_targets: torch.Tensor,
+    holdout_scores: torch.Tensor | None = None,
 ) -> LexicalExpert:
     """Fit the margin scale and the blend temperature on held-out examples.
 
@@ -237,11 +238,14 @@ def calibrate_blend(
         temperature: The transformer's fitted temperature.
         holdout_texts: The hold-out messages.
         holdout_targets: ``(n,)`` their intent indices.
+        holdout_scores: The hold-out's margins when they come from experts other than
+            ``expert`` (cross-validation: each example scored by the fold's expert that
+            never saw it); by default ``expert.scores(holdout_texts)``.
 
     Returns:
         ``expert`` with ``scale`` and ``temperature`` fitted.
     """
-    scores = expert.scores(holdout_texts)
+    scores = expert.scores(holdout_texts) if holdout_scores is None else holdout_scores
     scale = 1.0 / fit_temperature(scores, holdout_targets)
     scaled = replace(expert, scale=scale, temperature=1.0)
     blend_temperature = fit_temperature(

@@ -154,6 +154,36 @@ class NeighbourGate:
             bank = np.concatenate([train, hold]) if len(hold) else train
         return cls(bank=bank, reference=reference, k=k, quantile=quantile)
 
+    @classmethod
+    def from_reference(
+        cls,
+        bank_vectors: np.ndarray,
+        reference: np.ndarray,
+        k: int = 1,
+        quantile: float = 0.05,
+    ) -> NeighbourGate:
+        """Build the gate from a bank and in-scope similarities measured elsewhere.
+
+        Cross-validation measures the reference fold by fold (each fold's held-out
+        examples against that fold model's training examples); the bank is the served
+        model's vectors of every example.
+
+        Args:
+            bank_vectors: ``(m, d)`` sentence vectors of every training example.
+            reference: Neighbour similarities of in-scope examples unseen by their model.
+            k: Neighbours averaged per message (as used to measure ``reference``).
+            quantile: Typicality below which confidences are scaled down.
+
+        Returns:
+            The gate.
+        """
+        return cls(
+            bank=normalise_rows(bank_vectors),
+            reference=np.sort(np.asarray(reference, dtype=np.float32)),
+            k=k,
+            quantile=quantile,
+        )
+
     @property
     def active(self) -> bool:
         """Whether the gate changes anything (it needs a reference and a quantile)."""

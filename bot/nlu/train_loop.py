@@ -1,5 +1,9 @@
 """The intent encoder's training loop: fine-tune end to end, calibrate, refit.
 
+Calibration uses a stratified hold-out (then, with ``refit``, a second run on everything) or,
+with ``cv_folds``, k-fold cross-validation: one model per fold, each trained without it,
+gives every example an out-of-fold logit, and the served model trains on every example.
+
 A small nanoGPT-style loop: a dataclass config (:class:`~bot.nlu.intent_model.FineTuneConfig`,
 kept with the model it builds), length-bucketed batches with dynamic
 padding (:mod:`bot.nlu.batching`), AdamW with a one-cycle schedule, label smoothing, a tqdm
@@ -23,8 +27,14 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
-from bot.nlu.batching import collate, length_bucketed_batches, predict_logits, tokenize
-from bot.nlu.calibration import fit_temperature, stratified_split
+from bot.nlu.batching import (
+    collate,
+    length_bucketed_batches,
+    predict_logits,
+    predict_outputs,
+    tokenize,
+)
+from bot.nlu.calibration import fit_temperature, stratified_folds, stratified_split
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta, load_pretrained
 from bot.nlu.intent_model import FineTuneConfig
 from common.device import resolve_device, seed_everything
@@ -33,6 +43,21 @@ from common.precision import training_autocast, use_bf16
 from common.pretrained import minilm_path
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CalibrationFold:
+    """One cross-validation fold: what its model, trained without the fold, made of the data.
+
+    Attributes:
+        holdout: Positions (in the input) of the fold's examples, unseen by its model.
+        logits: ``(n, num_labels)`` raw logits of every input text from the fold's model.
+        vectors: ``(n, hidden)`` sentence vectors of every input text from the same model.
+    """
+
+    holdout: tuple[int, ...]
+    logits: torch.Tensor
+    vectors: torch.Tensor
 
 
 @dataclass
@@ -51,6 +76,8 @@ class FineTuneResult:
         precision: ``"bf16"`` or ``"fp32"``: what the training forward passes ran in.
         calibration_model: With ``refit``, the twin trained without the calibration split
             (``model`` was then trained on everything); ``None`` otherwise.
+        folds: With ``cv_folds``, the folds' outputs (``model`` trained on everything);
+            empty otherwise.
     """
 
     model: IntentEncoder
@@ -63,6 +90,24 @@ class FineTuneResult:
     holdout_indices: tuple[int, ...] = ()
     precision: str = "fp32"
     calibration_model: IntentEncoder | None = None
+    folds: list[CalibrationFold] = field(default_factory=list)
+
+
+def out_of_fold(folds: Sequence[CalibrationFold], outputs: str = "logits") -> torch.Tensor:
+    """Every example's row from the fold model that never saw it.
+
+    Args:
+        folds: The folds of one cross-validation (non-empty).
+        outputs: ``"logits"`` or ``"vectors"``.
+
+    Returns:
+        ``(n, width)`` rows in input order.
+    """
+    out = torch.empty_like(getattr(folds[0], outputs))
+    for fold in folds:
+        rows = list(fold.holdout)
+        out[rows] = getattr(fold, outputs)[rows]
+    return out
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -199,6 +244,11 @@ def fine_tune(
     encoded = tokenize(tokenizer, texts, config.max_length)
     pad_id = int(tokenizer.pad_token_id or 0)
 
+    if config.cv_folds:
+        return _cross_validate(
+            texts, names, targets, encoded, pad_id, config, device, bf16, fresh_model, on_epoch
+        )
+
     train_idx, hold_idx = (
         stratified_split(targets, config.calibration_split, config.seed)
         if config.calibration_split > 0
@@ -274,4 +324,100 @@ def fine_tune(
         holdout_indices=tuple(hold_idx),
         precision=precision,
         calibration_model=calibration_model,
+    )
+
+
+def _cross_validate(
+    texts: Sequence[str],
+    names: tuple[str, ...],
+    targets: list[int],
+    encoded: Sequence[list[int]],
+    pad_id: int,
+    config: FineTuneConfig,
+    device: torch.device,
+    bf16: bool,
+    fresh_model: Callable[[], tuple[IntentEncoder, PreTrainedTokenizerBase]],
+    on_epoch: Callable[[int, float], None] | None,
+) -> FineTuneResult:
+    """Calibrate on k-fold out-of-fold logits, then train the served model on everything.
+
+    Each fold model starts from the same seed as the served one and trains with the same
+    hyper-parameters on the other folds, so its held-out logits are those of a model like
+    the served one that never saw the example.
+
+    Args:
+        texts: Training messages.
+        names: Intent names in logit order.
+        targets: Intent index of each message.
+        encoded: Token ids of each message.
+        pad_id: Padding id.
+        config: Hyper-parameters, with ``cv_folds`` >= 2.
+        device: Where to train.
+        bf16: Train under bfloat16 autocast.
+        fresh_model: Loads a freshly seeded pretrained encoder with a new head.
+        on_epoch: Called after each epoch of the served model.
+
+    Returns:
+        The served model, with the folds' outputs and the out-of-fold temperature.
+    """
+    folds = stratified_folds(targets, config.cv_folds, config.seed)
+    logger.info(
+        "Fine-tuning intent encoder: %d examples, %d intents, %d-fold cross-validated "
+        "calibration, then all data, on %s",
+        len(texts),
+        len(names),
+        len(folds),
+        device,
+    )
+    started = time.perf_counter()
+    results: list[CalibrationFold] = []
+    steps = 0
+    for number, holdout in enumerate(folds, start=1):
+        held = set(holdout)
+        train_idx = [i for i in range(len(texts)) if i not in held]
+        model, _ = fresh_model()
+        _, fold_steps = _train_model(
+            model,
+            [encoded[i] for i in train_idx],
+            torch.tensor([targets[i] for i in train_idx], dtype=torch.long),
+            pad_id,
+            config,
+            device,
+            bf16,
+            f"intent fine-tune (fold {number}/{len(folds)})",
+        )
+        steps += fold_steps
+        logits, vectors = predict_outputs(model, encoded, pad_id, device)
+        results.append(CalibrationFold(tuple(holdout), logits, vectors))
+        del model
+    all_targets = torch.tensor(targets, dtype=torch.long)
+    oof = out_of_fold(results)
+    temperature = fit_temperature(oof, all_targets)
+    accuracy = float((oof.argmax(1) == all_targets).float().mean())
+    logger.info(
+        "Calibrated on %d out-of-fold examples: temperature %.3f, accuracy %.4f",
+        len(texts),
+        temperature,
+        accuracy,
+    )
+    model, tokenizer = fresh_model()
+    losses, final_steps = _train_model(
+        model, encoded, all_targets, pad_id, config, device, bf16, "intent fine-tune", on_epoch
+    )
+    meta = IntentModelMeta(
+        labels=names,
+        max_length=config.max_length,
+        temperature=temperature,
+        dropout=config.dropout,
+    )
+    return FineTuneResult(
+        model=model.cpu(),
+        tokenizer=tokenizer,
+        meta=meta,
+        train_seconds=time.perf_counter() - started,
+        steps=steps + final_steps,
+        holdout_accuracy=accuracy,
+        losses=losses,
+        precision="bf16" if bf16 else "fp32",
+        folds=results,
     )

@@ -1,4 +1,6 @@
 import importlib.util
+import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.encoder import META_FILE
-from bot.nlu.intent_classifier import TransformerIntentClassifier
+from bot.nlu.intent_classifier import REPORT_FILE, TransformerIntentClassifier
 from bot.nlu.intent_model import IntentModel
 from common.errors import ConfigError, ModelPackageMissingError
 
@@ -184,3 +186,51 @@ def test_precision_option_is_validated(tmp_path):
     assert TransformerIntentClassifier.get_default_config()["precision"] == "auto"
     with pytest.raises(ConfigError, match="precision"):
         _component(tmp_path, precision="fp16")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("calibration", "k-fold", "calibration must be"),
+        ("cv_folds", 1, "cv_folds"),
+        ("min_steps", -1, "min_steps"),
+        ("label_noise_threshold", 0.9, "label_noise_threshold"),
+        ("calibration_split", 0.6, "calibration_split"),
+        ("refit", "auto-ish", "refit"),
+    ],
+)
+def test_the_size_rules_options_are_validated(tmp_path, option, value, message):
+    with pytest.raises(ConfigError, match=message):
+        _component(tmp_path, **{option: value})
+
+
+def test_size_chosen_options_default_to_auto():
+    defaults = TransformerIntentClassifier.get_default_config()
+    for option in ("min_steps", "calibration", "cv_folds", "refit", "ood_quantile"):
+        assert defaults[option] == "auto"
+
+
+@pytest.mark.slow
+def test_small_data_is_sized_reported_and_its_label_check_logged_without_text(
+    tmp_path, tiny_examples, caplog
+):
+    # min_steps given: 6 epochs as configured (the size rule would train 14 here; that
+    # choice is unit-tested in test_sizing.py), so the four training runs stay short.
+    component, (config, storage, resource, context) = _component(
+        tmp_path, calibration_split="auto", epochs=6, min_steps=0, max_length=32
+    )
+    texts, labels = tiny_examples
+    with caplog.at_level(logging.INFO, logger="bot.nlu"):
+        component.train(_training_data(texts, labels))
+    report = component._report
+    choices = report["size_rule"]["choices"]
+    assert report["size_rule"]["data"]["median_per_intent"] == 6
+    assert choices["calibration"] == {"value": "cross_validation", "source": "size rule"}
+    assert choices["epochs"] == {"value": 6, "source": "config"}
+    assert choices["refit"]["source"] == "size rule"
+    assert report["label_noise"]["checked"] == len(texts)
+    assert "Label check:" in caplog.text
+    assert not any(t in caplog.text for t in texts if len(t) > 8)
+    with storage.read_from(resource) as directory:
+        written = json.loads((Path(directory) / REPORT_FILE).read_text(encoding="utf-8"))
+    assert written["size_rule"] == report["size_rule"]
