@@ -2,8 +2,9 @@
 
 When the model has a knowledge index (:mod:`bot.knowledge.registry`), the first suggestion
 is the help centre's answer to the customer's latest message, made by the bot's own
-answering step (:func:`bot.knowledge.answering.answer_question`: the fine-tuned writer,
-the guardrails and the answer gate, or the cited extract), with its sources, so the agent
+answering step (:func:`bot.knowledge.answering.answer_question`: the cited extract, or
+with ``knowledge_writer`` the fine-tuned writer checked by the guardrails and the gate),
+with its sources, so the agent
 sees where it comes from. It is left out when the help centre has no confident passage.
 Then, with a loaded generator (:mod:`bot.nlg.generation.registry`), the grounding index's
 top past replies and replies sampled with different seeds; as a last resort replies
@@ -60,7 +61,9 @@ class Suggestion:
     sources: tuple[Citation, ...] = ()
 
 
-def _knowledge(ticket: Ticket, knowledge_name: str, generator_name: str) -> Suggestion | None:
+def _knowledge(
+    ticket: Ticket, knowledge_name: str, generator_name: str, use_writer: bool
+) -> Suggestion | None:
     """The help centre's answer to the customer's latest message, with its sources."""
     from bot.knowledge.answering import GeneratorAnswerWriter, answer_question, gate_passages
     from bot.knowledge.gate import AnswerGate
@@ -73,7 +76,11 @@ def _knowledge(ticket: Ticket, knowledge_name: str, generator_name: str) -> Sugg
     if index is None or not message.strip():
         return None
     generator = generator_registry().get(generator_name)
-    writer = GeneratorAnswerWriter(generator) if isinstance(generator, Generator) else None
+    writer = (
+        GeneratorAnswerWriter(generator)
+        if use_writer and isinstance(generator, Generator)
+        else None
+    )
     answer = answer_question(
         message,
         gate_passages(index.search(message, 5)),
@@ -154,11 +161,20 @@ class Suggester:
 
     Args:
         generator_name: The generator's name in the process's generator registry.
+        knowledge_name: The knowledge index's name in the knowledge registry.
+        knowledge_writer: Let the generator write the help-centre suggestion (off: the
+            cited extract, as the bot answers by default).
     """
 
-    def __init__(self, generator_name: str = "default", knowledge_name: str = "default") -> None:
+    def __init__(
+        self,
+        generator_name: str = "default",
+        knowledge_name: str = "default",
+        knowledge_writer: bool = False,
+    ) -> None:
         self.generator_name = generator_name
         self.knowledge_name = knowledge_name
+        self.knowledge_writer = knowledge_writer
 
     async def suggest(self, ticket: Ticket) -> list[str]:
         """Three suggested replies to the customer's latest message.
@@ -184,7 +200,7 @@ class Suggester:
         suggestions: list[Suggestion] = []
         try:
             found = await asyncio.to_thread(
-                _knowledge, ticket, self.knowledge_name, self.generator_name
+                _knowledge, ticket, self.knowledge_name, self.generator_name, self.knowledge_writer
             )
             if found is not None:
                 suggestions.append(found)

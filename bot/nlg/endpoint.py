@@ -84,6 +84,11 @@ class NLGSettings:
         knowledge_top_k: Passages retrieved per knowledge question.
         help_centre_url: The help centre's address, for links to sources given as paths.
         answer_gate: Thresholds of the answer gate (:class:`bot.knowledge.gate.GateConfig`).
+        knowledge_writer: Let the fine-tuned generator write knowledge answers (checked by
+            the gate). Off by default: the gate's fallback (the cited extract of the best
+            passage, or an honest "I don't know") is sent, which measured better on the
+            sample's question set than a writer trained within ``rasa train``'s CPU budget
+            (docs/knowledge.md, "Results").
     """
 
     generate_for: tuple[str, ...] = ("utter_generated",)
@@ -99,6 +104,7 @@ class NLGSettings:
     knowledge_top_k: int = 5
     help_centre_url: str | None = None
     answer_gate: dict[str, Any] = field(default_factory=dict)
+    knowledge_writer: bool = False
 
     @classmethod
     def from_endpoint(cls, config: EndpointConfig | None) -> NLGSettings:
@@ -120,6 +126,8 @@ class NLGSettings:
         settings = cls(**values)
         if settings.workers < 1 or settings.timeout_s <= 0:
             raise ConfigError("nlg endpoint: workers must be >= 1 and timeout_s > 0")
+        if not isinstance(settings.knowledge_writer, bool):
+            raise ConfigError("nlg endpoint: knowledge_writer must be true or false")
         if not 1 <= settings.knowledge_top_k <= MAX_TOP_K:
             raise ConfigError(f"nlg endpoint: knowledge_top_k must be from 1 to {MAX_TOP_K}")
         both = set(settings.generate_for) & set(settings.knowledge_for)
@@ -146,7 +154,9 @@ class NLGSettings:
 
     def knowledge_settings(self) -> KnowledgeSettings:
         """The settings of knowledge answers."""
-        return KnowledgeSettings(self.knowledge_top_k, self.help_centre_url, self.gate_config())
+        return KnowledgeSettings(
+            self.knowledge_top_k, self.help_centre_url, self.gate_config(), self.knowledge_writer
+        )
 
 
 class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):

@@ -6,9 +6,10 @@ endpoint's generation thread pool:
 
 1. searches the knowledge index that :class:`bot.nlu.knowledge_index.KnowledgeRetriever`
    loaded with the model (:func:`bot.knowledge.registry.knowledge_registry`);
-2. answers with :func:`bot.knowledge.answering.answer_question`: the fine-tuned generator
-   writes (when one is loaded), the guardrails and the answer gate check, and the gate's
-   fallback (a cited extract, or the honest "I don't know") replaces a failed answer;
+2. answers with :func:`bot.knowledge.answering.answer_question`: with ``knowledge_writer``
+   on, the fine-tuned generator writes, the guardrails and the answer gate check, and the
+   gate's fallback (a cited extract, or the honest "I don't know") replaces a failed
+   answer; off (the default), the gate's fallback is sent directly;
 3. returns the message: the text, a source line in Markdown (the channel adapter turns it
    into each channel's link format), a "Talk to a person" button with the honest reply,
    and ``knowledge`` metadata (outcome, sources, failed checks; never customer text) that
@@ -97,11 +98,13 @@ class KnowledgeSettings:
         top_k: Passages retrieved per question.
         help_centre_url: The help centre's address, for links to sources given as paths.
         gate: The answer gate's thresholds.
+        writer: Let the fine-tuned generator write answers; off: the gate's fallback.
     """
 
     top_k: int = 5
     help_centre_url: str | None = None
     gate: GateConfig = GateConfig()
+    writer: bool = False
 
 
 class KnowledgeResponder:
@@ -125,7 +128,7 @@ class KnowledgeResponder:
         self.gate = AnswerGate(index.embedder, config=settings.gate)
         self.writer = (
             GeneratorAnswerWriter(generator)  # type: ignore[arg-type]
-            if generator is not None and hasattr(generator, "complete")
+            if settings.writer and generator is not None and hasattr(generator, "complete")
             else None
         )
 

@@ -18,6 +18,9 @@ from bot.knowledge.chunks import Chunk
 from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.registry import knowledge_registry
 from bot.nlg.endpoint import ChannelAwareNLG
+from bot.nlg.generation.decoding import Decoded
+from bot.nlg.generation.generator import GeneratorOptions
+from bot.nlg.generation.guardrails import Guardrails
 from bot.nlg.generation.registry import GeneratorRegistry
 from bot.nlg.knowledge_reply import HANDOFF_BUTTON, cite, source_link
 from common.errors import ConfigError
@@ -61,7 +64,24 @@ def registered() -> Iterator[str]:
     knowledge_registry().unregister(name)
 
 
-def _nlg(domain: Domain, name: str, **settings: object) -> ChannelAwareNLG:
+class _Writer:
+    """A fake fine-tuned generator for the answer writer: a fixed answer, counted."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.tokenizer = lambda text, add_special_tokens=False: {"input_ids": [1] * 20}
+        self.options = GeneratorOptions()
+        self.guardrails = Guardrails()
+        self.calls = 0
+
+    def complete(self, prompt_ids: list[int], max_new_tokens: int | None = None) -> Decoded:
+        self.calls += 1
+        return Decoded((1,), self.answer, -0.2, 1.0, 1.0, True)
+
+
+def _nlg(
+    domain: Domain, name: str, generator: object = None, **settings: object
+) -> ChannelAwareNLG:
     config = EndpointConfig(
         type="bot.nlg.endpoint.ChannelAwareNLG",
         knowledge_for=["utter_product_question"],
@@ -71,7 +91,10 @@ def _nlg(domain: Domain, name: str, **settings: object) -> ChannelAwareNLG:
         answer_gate=GATE,
         **settings,
     )
-    return ChannelAwareNLG(config, domain, registry=GeneratorRegistry())
+    registry = GeneratorRegistry()
+    if generator is not None:
+        registry.register(generator, f"{name}-generator")  # type: ignore[arg-type]
+    return ChannelAwareNLG(config, domain, registry=registry)
 
 
 def _tracker(text: str, channel: str = "web") -> DialogueStateTracker:
@@ -169,3 +192,17 @@ def test_bad_knowledge_settings_fail(domain: Domain) -> None:
     config = EndpointConfig(type="bot.nlg.endpoint.ChannelAwareNLG", answer_gate={"nope": 1})
     with pytest.raises(ConfigError, match="answer_gate"):
         ChannelAwareNLG(config, domain, registry=GeneratorRegistry())
+
+
+def test_the_writer_answers_only_when_switched_on(domain: Domain, registered: str) -> None:
+    writer = _Writer("Yes: a front-loading machine, a gentle cycle at 30 degrees, down wash.")
+    question = "can I wash a down jacket in a machine?"
+    off = _generate(_nlg(domain, registered, writer), question)
+    assert writer.calls == 0 and off["knowledge"]["outcome"] == "extract"
+    on = _generate(_nlg(domain, registered, writer, knowledge_writer=True), question)
+    assert writer.calls == 1
+    assert on["knowledge"]["outcome"] == "answer", on["knowledge"]
+    assert on["text"].startswith(writer.answer)
+    assert "Source: [Washing a down jacket]" in on["text"]
+    with pytest.raises(ConfigError, match="knowledge_writer"):
+        _nlg(domain, registered, knowledge_writer="yes")
