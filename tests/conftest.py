@@ -96,6 +96,12 @@ def _tree_hash(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+KNOWLEDGE_BUILD_TIMEOUT_S = 900
+SAMPLE_TRAIN_TIMEOUT_S = 2700
+"""Limits of the sample bot's knowledge build and `rasa train` (pytest's own per-test limit
+does not cover fixtures: ``timeout_func_only`` in pyproject.toml)."""
+
+
 @pytest.fixture(scope="session")
 def sample_bot_model() -> Path:
     """The sample bot trained by `rasa train`, cached under .cache/ by the hash of its inputs.
@@ -140,6 +146,7 @@ def _train_sample_bot(key: str, cache: Path, model: Path) -> None:
         cwd=ROOT,
         check=True,
         env=env,
+        timeout=KNOWLEDGE_BUILD_TIMEOUT_S,
     )
     subprocess.run(
         [
@@ -159,6 +166,7 @@ def _train_sample_bot(key: str, cache: Path, model: Path) -> None:
         cwd=ROOT,
         check=True,
         env=env,
+        timeout=SAMPLE_TRAIN_TIMEOUT_S,
     )
     (out / "pinecrest.tar.gz").rename(model)
     shutil.rmtree(out, ignore_errors=True)

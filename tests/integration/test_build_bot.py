@@ -52,6 +52,7 @@ def _build(out: Path) -> None:
         cwd=ROOT,
         check=True,
         env=_env(),
+        timeout=900,
     )
     config_path = out / "config.yml"
     config = yaml.safe_load(config_path.read_text())
@@ -87,6 +88,7 @@ def model(project: Path) -> Path:
                 cwd=project,
                 check=True,
                 env=_env(),
+                timeout=2700,  # fixtures are outside pytest's per-test limit
             )
             shutil.copy(project / "models" / "bot.tar.gz", cached)
     return cached
