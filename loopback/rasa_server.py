@@ -137,6 +137,8 @@ def running_fleet(
         # Sanic closes a new connection that sends nothing for 5 s; a busy Rasa server
         # opens its connection to the action server and writes later than that.
         "SANIC_KEEP_ALIVE_TIMEOUT": "60",
+        # endpoints.redis.yml's event store (insights); a test's own file unless it says.
+        "EVENTS_DB_URL": f"sqlite:///{tmp}/events.db",
         **(env_extra or {}),
     }
     actions_port = free_port()

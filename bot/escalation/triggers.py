@@ -157,15 +157,17 @@ def _low(user: Event, cfg: LowConfidenceConfig, explicit: tuple[str, ...]) -> bo
     return name in cfg.intents or confidence < cfg.confidence_below
 
 
-_ANSWERED = ("answer", "extract")
+_HANDLED = ("answer", "extract", "dont_know")
 
 
 def _answered_from_knowledge(events: Sequence[Event]) -> set[int]:
-    """The user events (by ``id``) the bot answered from the knowledge base.
+    """The user events (by ``id``) the knowledge base handled.
 
     An open question that no intent recognises (``nlu_fallback``) and that the help centre
     answered (``knowledge.outcome`` ``answer`` or ``extract`` on the bot's next message) was
-    understood, so it does not count towards :func:`low_confidence`.
+    understood, so it does not count towards :func:`low_confidence`. One it could not
+    answer (``dont_know``: the bot said so and offered a person) is counted by
+    :func:`knowledge_gap` instead, so the two triggers do not count the same message.
     """
     answered: set[int] = set()
     last_user: Event | None = None
@@ -175,7 +177,7 @@ def _answered_from_knowledge(events: Sequence[Event]) -> set[int]:
             last_user = event
         elif kind == "bot" and last_user is not None:
             knowledge = (event.get("metadata") or {}).get("knowledge") or {}
-            if knowledge.get("outcome") in _ANSWERED:
+            if knowledge.get("outcome") in _HANDLED:
                 answered.add(id(last_user))
     return answered
 
@@ -185,7 +187,8 @@ def low_confidence(
 ) -> FiredTrigger | None:
     """The last ``times_in_a_row`` user messages were all not understood.
 
-    A message answered from the knowledge base counts as understood, whatever its intent.
+    A message the knowledge base handled (answered, or honestly declined: see
+    :func:`knowledge_gap`) does not count, whatever its intent.
 
     Args:
         events: Events since the last handback (see :func:`since_last_handback`).

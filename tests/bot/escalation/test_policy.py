@@ -237,6 +237,15 @@ def test_open_questions_answered_from_knowledge_are_not_low_confidence(
         user("and dry it how", "nlu_fallback", 0.3),
     )
     assert predicted(policy, t, domain) is None
+    # An honest "I don't know" is the knowledge_gap trigger's to count, not this one's.
+    declined = {"knowledge": {"outcome": "dont_know", "sources": [], "failed": ["sources"]}}
+    once = tracker(
+        domain,
+        user("do you rent kayaks", "nlu_fallback", 0.3),
+        bot("utter_knowledge_answer", "Sorry, I don't know.", declined),
+        user("canoes then", "nlu_fallback", 0.3),
+    )
+    assert predicted(policy, once, domain) is None
     unanswered = tracker(
         domain,
         user("can I machine wash down", "nlu_fallback", 0.3),
