@@ -24,6 +24,7 @@ from bot.escalation.config import (
 )
 from bot.escalation.sensitive import SensitiveTopicMatcher
 from bot.escalation.sentiment import SentimentAnalyzer
+from bot.knowledge.outcome import ANSWER, DONT_KNOW, EXTRACT, knowledge_outcome
 
 Event = Mapping[str, Any]
 
@@ -157,7 +158,7 @@ def _low(user: Event, cfg: LowConfidenceConfig, explicit: tuple[str, ...]) -> bo
     return name in cfg.intents or confidence < cfg.confidence_below
 
 
-_HANDLED = ("answer", "extract", "dont_know")
+_HANDLED = (ANSWER, EXTRACT, DONT_KNOW)
 
 
 def _answered_from_knowledge(events: Sequence[Event]) -> set[int]:
@@ -176,8 +177,7 @@ def _answered_from_knowledge(events: Sequence[Event]) -> set[int]:
         if kind == "user":
             last_user = event
         elif kind == "bot" and last_user is not None:
-            knowledge = (event.get("metadata") or {}).get("knowledge") or {}
-            if knowledge.get("outcome") in _HANDLED:
+            if knowledge_outcome(event.get("metadata")) in _HANDLED:
                 answered.add(id(last_user))
     return answered
 
@@ -262,8 +262,7 @@ def knowledge_gap(events: Sequence[Event], cfg: KnowledgeGapConfig) -> FiredTrig
     count = sum(
         1
         for event in events[:last_user]
-        if event.get("event") == "bot"
-        and ((event.get("metadata") or {}).get("knowledge") or {}).get("outcome") == "dont_know"
+        if event.get("event") == "bot" and knowledge_outcome(event.get("metadata")) == DONT_KNOW
     )
     if count < cfg.times:
         return None

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.knowledge.outcome import knowledge_outcome
+
 FALLBACK_INTENTS = ("nlu_fallback", "out_of_scope")
 """Intents that mean the bot did not understand the message."""
 
@@ -75,9 +77,7 @@ def flatten(event: Mapping[str, Any]) -> EventRow | None:
     elif kind == "bot":
         metadata = event.get("metadata") or {}
         name = metadata.get("utter_action")
-        knowledge = metadata.get("knowledge")
-        if isinstance(knowledge, Mapping):
-            value = knowledge.get("outcome")
+        value = knowledge_outcome(metadata)
     elif kind in ("action", "slot", "active_loop"):
         name = event.get("name")
         if kind == "slot":

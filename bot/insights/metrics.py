@@ -17,8 +17,9 @@ from bot.insights.warehouse import (
     VERIFY_SECONDS,
     Warehouse,
 )
+from bot.knowledge.outcome import DONT_KNOW, EXTRACT
 
-REFUSAL_OUTCOMES = ("extract", "dont_know")
+REFUSAL_OUTCOMES = (EXTRACT, DONT_KNOW)
 """``metadata.knowledge.outcome`` values of bot messages the answer gate refused."""
 
 EXAMPLES_PER_FRICTION = 3

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.knowledge import outcome
 from bot.knowledge.answer_prompt import (
     MAX_PASSAGES,
     AnswerPassage,
@@ -47,11 +48,11 @@ MAX_ANSWER_TOKENS = 80
 class AnswerKind(str, enum.Enum):
     """What was sent."""
 
-    ANSWER = "answer"
+    ANSWER = outcome.ANSWER
     """The written answer passed every check."""
-    EXTRACT = "extract"
+    EXTRACT = outcome.EXTRACT
     """The gate stopped it (or no writer): an extract of the best passage, cited."""
-    DONT_KNOW = "dont_know"
+    DONT_KNOW = outcome.DONT_KNOW
     """No confident passage: the honest "I don't know" and the offer of a person."""
 
 

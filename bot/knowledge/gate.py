@@ -41,6 +41,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.knowledge import outcome
 from bot.knowledge.chunks import Chunk
 from bot.knowledge.claims import DEFAULT_POLICY_TERMS, Claim, unsupported_claims
 from bot.knowledge.extract import PassageExtract, extract_passage
@@ -65,9 +66,9 @@ KNOWLEDGE_GAP_TRIGGER = "knowledge_gap"
 class FallbackKind(str, enum.Enum):
     """What to send when the gate stops an answer."""
 
-    EXTRACT = "extract"
+    EXTRACT = outcome.EXTRACT
     """An extract of the best passage, cited."""
-    DONT_KNOW = "dont_know"
+    DONT_KNOW = outcome.DONT_KNOW
     """An honest "I don't know" and the offer of a person (:data:`KNOWLEDGE_GAP_TRIGGER`)."""
 
 

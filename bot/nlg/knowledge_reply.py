@@ -35,12 +35,10 @@ from bot.knowledge.answering import (
 )
 from bot.knowledge.gate import AnswerGate, GateConfig
 from bot.knowledge.index import KnowledgeIndex
+from bot.knowledge.outcome import KNOWLEDGE_KEY
 from bot.nlg.generation.generator import TextGenerator
 
 logger = logging.getLogger(__name__)
-
-KNOWLEDGE_KEY = "knowledge"
-"""The message metadata key (``BotUttered.metadata``) of a knowledge reply."""
 
 HANDOFF_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
 """The offer of a person that goes with the honest "I don't know"."""

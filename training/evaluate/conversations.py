@@ -41,6 +41,7 @@ from typing import Any, Protocol
 import numpy as np
 from rouge_score import rouge_scorer
 
+from bot.knowledge.outcome import ANSWER, DONT_KNOW, EXTRACT, knowledge_outcome
 from common.embeddings import Embedder, encode_matrix
 from common.errors import TrainingDataError
 from training.ingest import Conversation, read_conversations
@@ -96,10 +97,10 @@ def turn_outcome(turn: BotTurn) -> str:
     """Classify a bot turn (see the module docstring)."""
     if "action_escalate" in turn.actions:
         return HANDED_OFF
-    if turn.knowledge == "dont_know":
+    if turn.knowledge == DONT_KNOW:
         # The help centre had no answer and the bot said so: not understood, unresolved.
         return FALLBACK
-    if "utter_knowledge_answer" in turn.actions or turn.knowledge in ("answer", "extract"):
+    if "utter_knowledge_answer" in turn.actions or turn.knowledge in (ANSWER, EXTRACT):
         return KNOWLEDGE
     if "utter_generated" in turn.actions:
         return GENERATED
@@ -454,8 +455,7 @@ class RasaAgentBot:
             if isinstance(event, ActionExecuted) and event.action_name != "action_listen":
                 actions.append(str(event.action_name))
             if isinstance(event, BotUttered) and knowledge is None:
-                outcome = ((event.metadata or {}).get("knowledge") or {}).get("outcome")
-                knowledge = str(outcome) if outcome else None
+                knowledge = knowledge_outcome(event.metadata)
         texts = tuple(str(m.get("text") or "") for m in messages)
         return BotTurn(texts, intent, tuple(reversed(actions)), knowledge)
 
