@@ -64,31 +64,27 @@ class Suggestion:
 def _knowledge(
     ticket: Ticket, knowledge_name: str, generator_name: str, use_writer: bool
 ) -> Suggestion | None:
-    """The help centre's answer to the customer's latest message, with its sources."""
-    from bot.knowledge.answering import GeneratorAnswerWriter, answer_question, gate_passages
-    from bot.knowledge.gate import AnswerGate
+    """The help centre's answer to the customer's latest message, with its sources.
+
+    The bot's own knowledge step (:class:`bot.nlg.knowledge_reply.KnowledgeResponder`),
+    with the agent's channel and the friendly tone.
+    """
     from bot.knowledge.registry import knowledge_registry
-    from bot.nlg.generation.generator import Generator
     from bot.nlg.generation.registry import generator_registry
+    from bot.nlg.knowledge_reply import KnowledgeResponder, KnowledgeSettings
 
     index = knowledge_registry().get(knowledge_name)
     context, message = _conversation(ticket)
     if index is None or not message.strip():
         return None
-    generator = generator_registry().get(generator_name)
-    writer = (
-        GeneratorAnswerWriter(generator)
-        if use_writer and isinstance(generator, Generator)
-        else None
+    responder = KnowledgeResponder(
+        index, generator_registry().get(generator_name), KnowledgeSettings(writer=use_writer)
     )
-    answer = answer_question(
+    answer = responder.answer(
         message,
-        gate_passages(index.search(message, 5)),
-        AnswerGate(index.embedder),
-        writer,
-        generator.guardrails if isinstance(generator, Generator) else None,
-        channel=ticket.channel,
-        conversation=[text for role, text in context if role == "customer"],
+        ticket.channel,
+        "friendly",
+        [text for role, text in context if role == "customer"],
     )
     if answer.kind is AnswerKind.DONT_KNOW:
         return None
