@@ -30,10 +30,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
@@ -59,6 +60,8 @@ from common.conversation import Role, Turn
 from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 GENERATION_KEY = "generation"
 ADAPTED_KEY = "adapted"
@@ -253,14 +256,8 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
         metadata = tracker.latest_message.metadata if tracker.latest_message else None
         channel = channel_from(metadata, output_channel, known=list(self.styles))
         context = recent_turns(tracker, self.settings.context_turns)
-        loop = asyncio.get_running_loop()
         try:
-            generation = await asyncio.wait_for(
-                loop.run_in_executor(
-                    self._executor, _run_generator, generator, context, message, channel
-                ),
-                timeout=self.settings.timeout_s,
-            )
+            generation = await self._in_worker(_run_generator, generator, context, message, channel)
         except asyncio.TimeoutError:
             logger.warning("Generation timed out for %s.", tracker.sender_id)
             return await self._fallback(tracker, output_channel, None, ["timeout"], **kwargs)
@@ -292,6 +289,17 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
                 tracker, output_channel, generation, list(generation.guard_failures), **kwargs
             )
         return _with_generation({"text": generation.text}, generation, [])
+
+    async def _in_worker(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking model work in the generation pool, never on the event loop.
+
+        Raises:
+            asyncio.TimeoutError: After ``timeout_s``.
+        """
+        loop = asyncio.get_running_loop()
+        return await asyncio.wait_for(
+            loop.run_in_executor(self._executor, fn, *args), timeout=self.settings.timeout_s
+        )
 
     def _responder(self) -> KnowledgeResponder | None:
         """The knowledge responder of the loaded model (rebuilt when a model is reloaded)."""
@@ -329,14 +337,8 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
             for t in recent_turns(tracker, self.settings.context_turns)
             if t.role is Role.CUSTOMER
         ]
-        loop = asyncio.get_running_loop()
         try:
-            answer = await asyncio.wait_for(
-                loop.run_in_executor(
-                    self._executor, responder.answer, message, channel, tone, earlier
-                ),
-                timeout=self.settings.timeout_s,
-            )
+            answer = await self._in_worker(responder.answer, message, channel, tone, earlier)
         except asyncio.TimeoutError:
             logger.warning("Knowledge answer timed out for %s.", tracker.sender_id)
             response = await self._fallback(tracker, output_channel, None, ["timeout"], **kwargs)
