@@ -95,25 +95,30 @@ def test_nlu_replies_keep_their_latency_during_a_long_generation(bot: RunningBot
         "which sleeping bag would you pick for an autumn trip where it gets close to freezing?",
         "how should I choose between the trail runners and the hiking boots for a long trek?",
         "is the down jacket warm enough for winter camping or do I need the parka as well?",
-    ]
-    with ThreadPoolExecutor(max_workers=24) as pool:
-        baseline = list(pool.map(greet, range(20)))
+    ] * 2
+    # One greeting at a time: its latency is the server's, not a queue of greetings.
+    baseline = [greet(i) for i in range(10)]
+    with ThreadPoolExecutor(max_workers=len(questions)) as pool:
         long_start = time.perf_counter()
-        # Several generations queue on the generator's one worker thread, so it stays
-        # busy for a while even on a fast machine.
+        # The generations queue on the generator's one worker thread, so it stays busy
+        # for several generations' time even on a fast machine.
         long_replies = [
             pool.submit(_say, bot, question, f"long-{uuid.uuid4().hex[:8]}")
             for question in questions
         ]
         time.sleep(0.5)  # let the first generation start
-        during = list(pool.map(greet, range(20)))
+        during = [greet(i) for i in range(10)]
         still_generating = not all(reply.done() for reply in long_replies)
         for reply in long_replies:
             reply.result(timeout=300)
         long_seconds = time.perf_counter() - long_start
     p50_before, p50_during = statistics.median(baseline), statistics.median(during)
-    # The greetings really overlapped the generation...
-    assert still_generating, (p50_before, p50_during, long_seconds)
-    # ...and a generation on the event loop would have held every one of them until it
-    # finished; off the loop they keep (roughly) their latency on a shared CPU.
-    assert p50_during < max(3 * p50_before, p50_before + 2.0), (p50_before, p50_during)
+    per_generation = long_seconds / len(questions)
+    numbers = (p50_before, p50_during, per_generation, long_seconds)
+    # The greetings really overlapped the generations (on the event loop, the first
+    # greeting would wait for all of them and this fails)...
+    assert still_generating, numbers
+    # ...and a greeting arriving during a generation on the loop would wait for it to
+    # finish: half a generation on average. Off the loop it only shares the CPU (about
+    # 4x slower on 2 cores, 0.05 s -> 0.2 s, against 1.1 s per generation).
+    assert p50_during < p50_before + per_generation / 3, numbers
