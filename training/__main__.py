@@ -42,6 +42,10 @@ COMMANDS = MappingProxyType(
             "training.knowledge.qa_cli",
             "build (question, passages, answer) examples for the answer writer",
         ),
+        "kb-answerability": (
+            "training.knowledge.answerability_cli",
+            "fit when the bot answers from the knowledge base and when it says it does not know",
+        ),
         "trending": (
             "training.discover.trending_cli",
             "cluster the last two weeks' fallback messages into trending topics and proposals",

@@ -169,6 +169,8 @@ class KnowledgeAnswer:
         relevance: The gate's calibrated relevance of the written answer, if checked.
         best_cosine: The best passage's dense cosine to the question (None: no passage).
         seconds: Time spent writing and checking.
+        answerability: The gate's probability that the knowledge base answers the question
+            (None when the passages carried no word coverage).
     """
 
     kind: AnswerKind
@@ -179,6 +181,7 @@ class KnowledgeAnswer:
     relevance: float | None
     best_cosine: float | None
     seconds: float
+    answerability: float | None = None
 
     @property
     def knowledge_gap(self) -> bool:
@@ -189,7 +192,7 @@ class KnowledgeAnswer:
         """What goes into the bot message's ``knowledge`` metadata (no customer text).
 
         Returns:
-            ``{outcome, sources, failed, relevance, best_cosine, ms}``.
+            ``{outcome, sources, failed, relevance, best_cosine, answerability, ms}``.
         """
         return {
             "outcome": self.kind.value,
@@ -197,6 +200,7 @@ class KnowledgeAnswer:
             "failed": list(self.failed),
             "relevance": None if self.relevance is None else round(self.relevance, 4),
             "best_cosine": None if self.best_cosine is None else round(self.best_cosine, 4),
+            "answerability": (None if self.answerability is None else round(self.answerability, 4)),
             "ms": round(self.seconds * 1000, 1),
         }
 
@@ -208,9 +212,9 @@ def gate_passages(hits: Sequence[Hit]) -> list[GatePassage]:
         hits: The hits, best first.
 
     Returns:
-        The passages with their dense cosines.
+        The passages with their dense cosines and word coverages.
     """
-    return [GatePassage(hit.chunk, float(hit.cosine)) for hit in hits]
+    return [GatePassage(hit.chunk, float(hit.cosine), hit.coverage) for hit in hits]
 
 
 def _citation(passage: GatePassage) -> Citation:
@@ -236,7 +240,15 @@ def _from_decision(
             _citation(p) for p in list(passages)[:MAX_PASSAGES] if p.cosine >= (best or 0.0) - 0.1
         )
         return KnowledgeAnswer(
-            AnswerKind.ANSWER, raw, cited[:1], failed, raw, decision.relevance, best, seconds
+            AnswerKind.ANSWER,
+            raw,
+            cited[:1],
+            failed,
+            raw,
+            decision.relevance,
+            best,
+            seconds,
+            decision.answerability,
         )
     extract = decision.extract
     if (
@@ -254,6 +266,7 @@ def _from_decision(
             decision.relevance,
             best,
             seconds,
+            decision.answerability,
         )
     return KnowledgeAnswer(
         AnswerKind.DONT_KNOW,
@@ -264,6 +277,7 @@ def _from_decision(
         decision.relevance,
         best,
         seconds,
+        decision.answerability,
     )
 
 
@@ -298,10 +312,12 @@ def answer_question(
         What to send.
     """
     started = time.perf_counter()
-    if writer is None or gate.sources(passages).passed is False:
-        # Nothing to write from (or nobody to write): the gate's fallback decides.
+    before = () if writer is None else (gate.sources(passages), gate.answerable(passages)[0])
+    if writer is None or not all(c.passed for c in before):
+        # Nobody to write, nothing to write from, or a question the knowledge base does not
+        # answer: the gate's fallback decides, without spending time on the writer.
         decision = gate.fallback(question, passages)
-        reason = ("no_writer",) if writer is None else ("sources",)
+        reason = ("no_writer",) if writer is None else tuple(c.name for c in before if not c.passed)
         return _from_decision(decision, passages, None, reason, tone, started, guardrails)
     written = writer.write(question, [AnswerPassage.from_chunk(p.chunk) for p in passages], channel)
     known = [

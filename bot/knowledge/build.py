@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.knowledge.answerability import ANSWERABILITY_FILE, read_answerability
 from bot.knowledge.chunk_vectors import (
     VECTORS_FILE,
     VECTORS_INDEX_FILE,
@@ -28,11 +29,11 @@ from bot.knowledge.chunk_vectors import (
 from bot.knowledge.chunks import CHUNKS_FILE, Chunk, read_chunks
 from bot.knowledge.index import DEFAULT_MODEL_NAME, KnowledgeIndex
 from common.embeddings import Embedder, encode_matrix
-from common.errors import TrainingDataError
+from common.errors import ConfigError, TrainingDataError
 
 logger = logging.getLogger(__name__)
 
-INPUT_FILES = (CHUNKS_FILE, VECTORS_INDEX_FILE, VECTORS_FILE)
+INPUT_FILES = (CHUNKS_FILE, VECTORS_INDEX_FILE, VECTORS_FILE, ANSWERABILITY_FILE)
 _BLOCK = 1 << 20
 
 
@@ -62,8 +63,8 @@ def folder_fingerprint(folder: Path) -> str:
         folder: The chunks folder.
 
     Returns:
-        A SHA-256 hex digest over ``chunks.jsonl``, ``embeddings.json`` and
-        ``embeddings.npy``.
+        A SHA-256 hex digest over ``chunks.jsonl``, ``embeddings.json``,
+        ``embeddings.npy`` and ``answerability.json``.
     """
     digest = hashlib.sha256()
     for name in INPUT_FILES:
@@ -150,6 +151,11 @@ def build_from_folder(
             reason,
         )
     index = KnowledgeIndex.build(chunks, embedder, matrix, model_name=model_name)
+    try:
+        index.answerability = read_answerability(folder)
+    except ConfigError as e:
+        index.close()
+        raise TrainingDataError(e.message) from e
     return FolderBuild(
         index=index,
         chunks=len(chunks),

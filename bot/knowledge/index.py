@@ -15,12 +15,14 @@ lower row. A weighted fusion would need tuning on the sample help centre's quest
 plain RRF needs none.
 
 Each :class:`Hit` carries both retrievers' ranks and scores and the dense cosine of the
-query to the chunk, computed for every hit (the answer gate reads it); whether a hit is a
-confident match is the gate's decision, not the index's.
+query to the chunk and the share of the query's words it holds, computed for every hit
+(the answer gate reads both); whether a hit is a confident match is the gate's decision,
+not the index's.
 
 A saved index is a folder: ``lexical.sqlite3`` (the chunks and their FTS5 index),
-``vectors.npy`` (one unit row per chunk) and ``knowledge_index.json`` (format version,
-counts, embedding dimension and model name).
+``vectors.npy`` (one unit row per chunk), ``knowledge_index.json`` (format version,
+counts, embedding dimension and model name) and, when one was fitted for this knowledge
+base, ``answerability.json`` (:mod:`bot.knowledge.answerability`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.knowledge.answerability import ANSWERABILITY_FILE, AnswerabilityModel, read_answerability
 from bot.knowledge.chunks import Chunk
 from bot.knowledge.lexical import LEXICAL_FILE, LexicalIndex
 from bot.knowledge.vectors import VECTORS_FILE, VectorIndex
@@ -66,6 +69,8 @@ class Hit:
         lexical_score: Its BM25 score; None if not among the lexical candidates.
         dense_rank: Its rank (from 1) among the dense candidates; None if not among them.
         dense_score: Its cosine when among the dense candidates, else None.
+        coverage: The IDF-weighted share of the query's words the chunk holds
+            (:meth:`~bot.knowledge.lexical.LexicalIndex.coverage`); None when not measured.
     """
 
     chunk: Chunk
@@ -75,6 +80,7 @@ class Hit:
     lexical_score: float | None
     dense_rank: int | None
     dense_score: float | None
+    coverage: float | None = None
 
 
 def rrf_fuse(
@@ -137,6 +143,9 @@ class KnowledgeIndex:
         self._vectors = vectors
         self._embedder = embedder
         self.model_name = model_name
+        self.answerability: AnswerabilityModel | None = None
+        """The answer gate's answerability model fitted for this knowledge base, if any
+        (:func:`bot.knowledge.answerability.read_answerability`); saved and loaded with it."""
 
     @classmethod
     def build(
@@ -219,6 +228,8 @@ class KnowledgeIndex:
         self._vectors.save(folder / VECTORS_FILE)
         meta = json.dumps(self.meta(), indent=2)
         (folder / META_FILE).write_text(meta + "\n", encoding="utf-8")
+        if self.answerability is not None:
+            self.answerability.save(folder / ANSWERABILITY_FILE)
 
     @classmethod
     def load(cls, folder: Path, embedder: Embedder) -> KnowledgeIndex:
@@ -251,7 +262,13 @@ class KnowledgeIndex:
             lexical.close()
             raise ConfigError(f"{folder / LEXICAL_FILE} does not match {META_FILE}")
         logger.info("Loaded a knowledge index of %d chunks.", len(lexical))
-        return cls(lexical, vectors, embedder, str(meta["model"]))
+        index = cls(lexical, vectors, embedder, str(meta["model"]))
+        try:
+            index.answerability = read_answerability(folder)
+        except ConfigError:
+            index.close()
+            raise
+        return index
 
     def close(self) -> None:
         """Release the lexical index's database connection."""
@@ -279,6 +296,7 @@ class KnowledgeIndex:
         rows = [row for row, _, _ in fused]
         chunks = self._lexical.chunks(rows)
         cosines = self._vectors.cosines(vector, rows)
+        coverages = self._lexical.coverage(query, rows)
         bm25 = dict(lexical)
         dense_scores = dict(dense)
         return [
@@ -290,8 +308,11 @@ class KnowledgeIndex:
                 lexical_score=bm25.get(row),
                 dense_rank=ranks[1],
                 dense_score=dense_scores.get(row),
+                coverage=coverage,
             )
-            for (row, score, ranks), chunk, cosine in zip(fused, chunks, cosines, strict=True)
+            for (row, score, ranks), chunk, cosine, coverage in zip(
+                fused, chunks, cosines, coverages, strict=True
+            )
         ]
 
 

@@ -21,6 +21,14 @@ with ``OR``, so a passage matching some of the words still ranks, below one matc
 Common English function words are dropped unless nothing else is left: they carry no
 evidence under BM25 and, at 100,000 chunks, matching them would score most of the corpus.
 
+Coverage: :meth:`LexicalIndex.coverage` says how much of a query a chunk speaks to: the
+share of the query's words (:func:`query_terms`, matched through the same tokenizer, so
+"washing" counts for "washed") that the chunk holds, each word weighted by its inverse
+document frequency over the index, ``log((N + 1) / (df + 0.5))``. A word no chunk holds
+("kids", "lantern") weighs most, so a question about something the help centre never
+mentions has low coverage whatever passage comes back. The answer gate reads it
+(:mod:`bot.knowledge.answerability`).
+
 Threads: one connection, opened with ``check_same_thread=False`` and used under a lock.
 An index is built in memory (so :meth:`LexicalIndex.build` needs no folder) and saved with
 SQLite's backup API; several connections to one in-memory database would need SQLite's
@@ -34,9 +42,11 @@ opened read-only (``mode=ro``).
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -51,6 +61,7 @@ TITLE_WEIGHT = 2.0
 SECTION_WEIGHT = 1.5
 TEXT_WEIGHT = 1.0
 MAX_QUERY_TERMS = 32
+DF_CACHE_SIZE = 4096
 
 _WORD = re.compile(r"[^\W_]+")
 # Words that match most passages and carry no evidence: kept only when nothing else is left.
@@ -121,6 +132,7 @@ class LexicalIndex:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
         self._lock = threading.Lock()
+        self._df_cache: OrderedDict[str, int] = OrderedDict()
         with self._lock:
             row = connection.execute("SELECT count(*) FROM chunks").fetchone()
         self._size = int(row[0])
@@ -238,6 +250,51 @@ class LexicalIndex:
             rows = self._connection.execute(sql, (*weights, expression, k)).fetchall()
         # FTS5's bm25() is negated so that ORDER BY ascending puts the best first.
         return [(int(row), -float(score)) for row, score in rows]
+
+    def coverage(self, query: str, rows: Sequence[int]) -> list[float]:
+        """Return the IDF-weighted share of the query's words each chunk holds.
+
+        Args:
+            query: Customer text (any characters; see :func:`query_terms`).
+            rows: The chunks to measure, by row.
+
+        Returns:
+            One share in ``[0, 1]`` per row, in the order of ``rows``; all 0 when the query
+            has no word or the index is empty.
+        """
+        terms = query_terms(query)
+        if not rows or not terms or not self._size:
+            return [0.0] * len(rows)
+        wanted = sorted(set(rows))
+        placeholders = ", ".join("?" * len(wanted))
+        sql = f"SELECT rowid FROM passages WHERE passages MATCH ? AND rowid IN ({placeholders})"
+        weight_by_row = dict.fromkeys(wanted, 0.0)
+        total = 0.0
+        with self._lock:
+            for term in terms:
+                expression = f'"{term}"'
+                weight = math.log((self._size + 1) / (self._document_frequency(expression) + 0.5))
+                total += weight
+                for (row,) in self._connection.execute(sql, (expression, *wanted)):
+                    weight_by_row[int(row)] += weight
+        if total <= 0:
+            return [0.0] * len(rows)
+        return [min(1.0, weight_by_row[row] / total) for row in rows]
+
+    def _document_frequency(self, expression: str) -> int:
+        """How many chunks match one quoted word (cached; call under the lock)."""
+        cached = self._df_cache.get(expression)
+        if cached is not None:
+            self._df_cache.move_to_end(expression)
+            return cached
+        row = self._connection.execute(
+            "SELECT count(*) FROM passages WHERE passages MATCH ?", (expression,)
+        ).fetchone()
+        count = int(row[0])
+        self._df_cache[expression] = count
+        if len(self._df_cache) > DF_CACHE_SIZE:
+            self._df_cache.popitem(last=False)
+        return count
 
     def chunks(self, rows: Sequence[int]) -> list[Chunk]:
         """Return the chunks at the given rows.

@@ -84,7 +84,8 @@ class NLGSettings:
         knowledge_for: Response names answered from the knowledge base
             (:mod:`bot.nlg.knowledge_reply`).
         knowledge_registry_name: Name the knowledge index is registered under.
-        knowledge_top_k: Passages retrieved per knowledge question.
+        knowledge_top_k: Passages retrieved per knowledge question (3, as the evaluation
+            retrieves: what is measured is what is served).
         help_centre_url: The help centre's address, for links to sources given as paths.
         answer_gate: Thresholds of the answer gate (:class:`bot.knowledge.gate.GateConfig`).
         knowledge_writer: Let the fine-tuned generator write knowledge answers (checked by
@@ -104,7 +105,7 @@ class NLGSettings:
     styles: str | None = None
     knowledge_for: tuple[str, ...] = ()
     knowledge_registry_name: str = DEFAULT_KNOWLEDGE_NAME
-    knowledge_top_k: int = 5
+    knowledge_top_k: int = 3
     help_centre_url: str | None = None
     answer_gate: dict[str, Any] = field(default_factory=dict)
     knowledge_writer: bool = False

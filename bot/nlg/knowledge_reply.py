@@ -99,7 +99,7 @@ class KnowledgeSettings:
         writer: Let the fine-tuned generator write answers; off: the gate's fallback.
     """
 
-    top_k: int = 5
+    top_k: int = 3
     help_centre_url: str | None = None
     gate: GateConfig = GateConfig()
     writer: bool = False
@@ -123,7 +123,9 @@ class KnowledgeResponder:
         self.index = index
         self.generator = generator
         self.settings = settings
-        self.gate = AnswerGate(index.embedder, config=settings.gate)
+        self.gate = AnswerGate(
+            index.embedder, config=settings.gate, answerability=index.answerability
+        )
         self.writer = (
             GeneratorAnswerWriter(generator)  # type: ignore[arg-type]
             if settings.writer and generator is not None and hasattr(generator, "complete")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.knowledge.answerability import read_answerability
 from bot.knowledge.chunk_vectors import read_chunk_vectors
 from bot.knowledge.chunks import CHUNKS_FILE, Chunk, read_chunks
 from bot.knowledge.index import DEFAULT_MODEL_NAME, KnowledgeIndex, embedder_dim
@@ -101,6 +102,11 @@ def load_knowledge(folder: Path, embedder: Embedder) -> tuple[KnowledgeIndex, li
     index = KnowledgeIndex.build(
         chunks, embedder, matrix, model_name=stored.model or DEFAULT_MODEL_NAME
     )
+    try:
+        index.answerability = read_answerability(folder)
+    except ConfigError:
+        index.close()
+        raise
     return index, chunks
 
 

@@ -43,6 +43,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from bot.knowledge.answering import gate_passages
 from bot.knowledge.gate import AnswerGate, GatePassage, passage_texts
 from bot.knowledge.index import Hit
 from bot.nlg.generation.generator import TextGenerator
@@ -149,7 +150,7 @@ class _Retrieved:
 
     @property
     def passages(self) -> list[GatePassage]:
-        return [GatePassage(hit.chunk, hit.cosine) for hit in self.hits]
+        return gate_passages(self.hits)
 
 
 @contextlib.contextmanager
@@ -266,7 +267,7 @@ def evaluate_answers(
             started = time.perf_counter()
             hits = index.search(question.question, TOP_K)
             retrieved.append(_Retrieved(hits, time.perf_counter() - started))
-        gate = AnswerGate(embedder)
+        gate = AnswerGate(embedder, answerability=index.answerability)
         pairs = list(zip(questions, retrieved, strict=True))
         runs: dict[str, list[Outcome]] = {}
         status: dict[str, str] = {}

@@ -105,7 +105,21 @@ def test_without_a_relevant_passage_the_writer_is_not_run_and_the_bot_says_so(
     assert answer.text == DECLINE_TEXTS["formal"]
     assert answer.citations == ()
     assert writer.calls == []
-    assert answer.failed == ("sources",)
+    assert answer.failed == ("sources", "answerable")
+
+
+def test_a_question_the_knowledge_base_does_not_answer_skips_the_writer(
+    gate: AnswerGate,
+) -> None:
+    writer = _Writer("Yes, the kids' bag is rated to 5°C.")
+    # Close in meaning, but the passage lacks most of the question's words.
+    near = [GatePassage(WARRANTY, 0.7, 0.15)]
+    answer = answer_question("comfort rating of the kids bag", near, gate, writer)
+    assert answer.kind is AnswerKind.DONT_KNOW
+    assert writer.calls == []
+    assert answer.failed == ("answerable",)
+    assert answer.answerability is not None and answer.answerability < 0.75
+    assert answer.metadata()["answerability"] == round(answer.answerability, 4)
 
 
 def test_without_a_writer_a_confident_passage_is_extracted(gate: AnswerGate) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.knowledge.answerability import ANSWERABILITY_FILE, AnswerabilityModel
 from bot.knowledge.build import build_from_folder, folder_fingerprint
 from bot.knowledge.chunk_vectors import VECTORS_FILE, VECTORS_INDEX_FILE
 from bot.knowledge.chunks import CHUNKS_FILE, Chunk, write_chunks
@@ -119,3 +120,20 @@ def test_fingerprint_follows_every_input_file(tmp_path: Path) -> None:
     (folder / VECTORS_INDEX_FILE).unlink()
     assert len({folder_fingerprint(folder), first, second}) == 3
     assert folder_fingerprint(tmp_path / "nowhere") != first
+
+
+def test_a_fitted_answerability_model_in_the_folder_goes_into_the_index(tmp_path: Path) -> None:
+    folder = write_chunks_folder(tmp_path / "kb", SAMPLE_CHUNKS, OneHotEmbedder())
+    before = folder_fingerprint(folder)
+    plain = build_from_folder(folder, OneHotEmbedder())
+    assert plain.index.answerability is None
+    plain.index.close()
+    AnswerabilityModel(3.0, 7.0, -4.0, 50).save(folder / ANSWERABILITY_FILE)
+    # Fitting a new model retrains the knowledge node.
+    assert folder_fingerprint(folder) != before
+    fitted = build_from_folder(folder, OneHotEmbedder())
+    assert fitted.index.answerability == AnswerabilityModel(3.0, 7.0, -4.0, 50)
+    fitted.index.close()
+    (folder / ANSWERABILITY_FILE).write_text("nonsense", encoding="utf-8")
+    with pytest.raises(TrainingDataError, match="answerability"):
+        build_from_folder(folder, OneHotEmbedder())

@@ -130,8 +130,45 @@ def test_low_confidence_alone_stops_the_answer(gate):
 
 def test_without_a_matching_passage_the_sources_check_fails(gate):
     answer = "Down jackets have a warranty covering seams and zips."
-    assert gate.check(QUESTION, answer, []).failed == ("sources",)
-    assert gate.check(QUESTION, answer, passages(cosine=0.1)).failed == ("sources",)
+    # Nothing matches, so the knowledge base cannot answer either.
+    assert gate.check(QUESTION, answer, []).failed == ("sources", "answerable")
+    assert gate.check(QUESTION, answer, passages(cosine=0.1)).failed == (
+        "sources",
+        "answerable",
+    )
+
+
+def covered(cosine: float, coverage: float) -> list[GatePassage]:
+    return [GatePassage(SHIPPING, 0.2, 0.1), GatePassage(WARRANTY, cosine, coverage)]
+
+
+def test_a_close_passage_that_lacks_the_questions_words_is_a_knowledge_gap(gate):
+    # A question about something the help centre never mentions ("kids") lands near a
+    # passage on the neighbouring topic; the words the passage lacks decide.
+    answer = "Down jackets have a two-year warranty against manufacturing faults."
+    held = gate.check(QUESTION, answer, covered(0.7, 0.9), mean_logprob=-0.4)
+    assert held.send and held.answerability is not None and held.answerability > 0.75
+    lacking = gate.check(QUESTION, answer, covered(0.7, 0.2), mean_logprob=-0.4)
+    assert not lacking.send
+    assert lacking.failed == ("answerable",)
+    assert lacking.fallback is FallbackKind.DONT_KNOW
+    assert lacking.trigger == KNOWLEDGE_GAP_TRIGGER
+    assert lacking.answerability is not None and lacking.answerability < 0.75
+    assert "answerability" in lacking.reasons[0]
+
+
+def test_the_fallback_extracts_only_what_the_knowledge_base_answers(gate):
+    assert gate.fallback(QUESTION, covered(0.6, 0.95)).fallback is FallbackKind.EXTRACT
+    gap = gate.fallback(QUESTION, covered(0.6, 0.1))
+    assert gap.fallback is FallbackKind.DONT_KNOW and gap.failed == ("answerable",)
+
+
+def test_min_answerable_moves_the_border(gate):
+    strict = AnswerGate(HashingEmbedder(), CALIBRATION, GateConfig(min_answerable=0.99))
+    assert gate.fallback(QUESTION, covered(0.6, 0.8)).fallback is FallbackKind.EXTRACT
+    assert strict.fallback(QUESTION, covered(0.6, 0.8)).fallback is FallbackKind.DONT_KNOW
+    with pytest.raises(ConfigError, match="min_answerable"):
+        GateConfig(min_answerable=1.5)
 
 
 def test_a_failed_answer_with_a_confident_passage_gets_its_extract(gate):

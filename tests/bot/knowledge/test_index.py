@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import bot.knowledge.index as index_module
+from bot.knowledge.answerability import ANSWERABILITY_FILE, AnswerabilityModel
 from bot.knowledge.index import (
     MAX_QUERY_CHARS,
     META_FILE,
@@ -154,6 +155,29 @@ def test_save_and_load_give_identical_results(index, embedder, tmp_path):
     assert meta["model"] == loaded.model_name == "sentence-transformers/all-MiniLM-L6-v2"
     assert meta["fusion"] == {"method": "rrf", "k": 60, "candidates": 50}
     loaded.close()
+
+
+def test_every_hit_carries_its_word_coverage(index):
+    hits = index.search("wash down jackets", 3)
+    assert hits[0].chunk == by_id("care/down.md#0")
+    assert hits[0].coverage == pytest.approx(1.0)
+    assert all(h.coverage is not None and 0.0 <= h.coverage <= 1.0 for h in hits)
+    assert min(h.coverage for h in hits) < 1.0
+
+
+def test_a_fitted_answerability_model_is_saved_and_loaded_with_the_index(embedder, tmp_path):
+    built = KnowledgeIndex.build(SAMPLE_CHUNKS, embedder)
+    built.save(tmp_path / "plain")
+    assert KnowledgeIndex.load(tmp_path / "plain", embedder).answerability is None
+    built.answerability = AnswerabilityModel(2.0, 5.0, -3.0, 40)
+    built.save(tmp_path / "fitted")
+    assert KnowledgeIndex.load(tmp_path / "fitted", embedder).answerability == (
+        AnswerabilityModel(2.0, 5.0, -3.0, 40)
+    )
+    (tmp_path / "fitted" / ANSWERABILITY_FILE).write_text("[]", encoding="utf-8")
+    with pytest.raises(ConfigError, match="answerability"):
+        KnowledgeIndex.load(tmp_path / "fitted", embedder)
+    built.close()
 
 
 def test_saving_twice_replaces_the_index(embedder, tmp_path):

@@ -160,3 +160,32 @@ def test_concurrent_searches_agree(index):
         t.join()
     assert len(results) == 200
     assert all(r == expected for r in results)
+
+
+def _row(index, chunk_id):
+    return next(row for row in range(len(index)) if index.chunks([row])[0].chunk_id == chunk_id)
+
+
+def test_coverage_is_the_idf_weighted_share_of_the_query_words_a_chunk_holds(index):
+    down, bags = _row(index, "care/down.md#0"), _row(index, "products/sleeping-bags.md#0")
+    # "washing" reaches "Washing"/"wash" through the stemmer; "jacket" through the plural.
+    full, none = index.coverage("washing down jacket", [down, bags])
+    assert full == pytest.approx(1.0)
+    assert none == 0.0
+
+
+def test_a_word_no_chunk_holds_weighs_most(index):
+    bags = _row(index, "products/sleeping-bags.md#0")
+    # "kids" is in no chunk: the bag's passage holds "comfort rating" but not the
+    # question's rarest word, so less than half of the question is covered.
+    (kids,) = index.coverage("comfort rating kids", [bags])
+    (adult,) = index.coverage("comfort rating alpine", [bags])
+    assert adult == pytest.approx(1.0)
+    assert 0.3 < kids < 0.6
+
+
+def test_coverage_keeps_the_order_of_rows_and_handles_empty_input(index):
+    down, bags = _row(index, "care/down.md#0"), _row(index, "products/sleeping-bags.md#0")
+    assert index.coverage("comfort rating", [down, bags, down]) == [0.0, 1.0, 0.0]
+    assert index.coverage("?!", [down]) == [0.0]
+    assert index.coverage("comfort", []) == []
