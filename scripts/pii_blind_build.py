@@ -1,8 +1,10 @@
 """Build the blind PII evaluation set from its hand-written source.
 
-The source (``tests/common/privacy/data/pii_blind_v1.src.txt``) holds one record per
-block. A block starts with a header line ``## <style>`` (style is one of chat, sms,
-email, slack, ticket); the lines after it, up to the next header, are the text (blank
+There are two frozen sets, written the same way by writers who never saw the
+detectors: ``v1`` and the newer ``v2``. A source
+(``tests/common/privacy/data/pii_blind_<set>.src.txt``) holds one record per block. A
+block starts with a header line ``## <style>`` (style is one of chat, sms, email,
+slack, ticket); the lines after it, up to the next header, are the text (blank
 lines at either end are dropped, inner line breaks kept). Lines before the first header
 are a preamble and are ignored. Each PII span is written inline as ``[[TYPE:value]]``;
 the converter strips the markers and records the offsets of ``value`` in the plain text.
@@ -15,10 +17,11 @@ EMAIL uses an ``example`` domain. Prints (logs) the counts by type and by style.
 
 Usage::
 
-    python scripts/pii_blind_build.py            # writes pii_blind_v1.jsonl
-    python scripts/pii_blind_build.py --check    # fail if the jsonl is not up to date
+    python scripts/pii_blind_build.py                     # writes pii_blind_v1.jsonl
+    python scripts/pii_blind_build.py --check             # fail if the jsonl is stale
+    python scripts/pii_blind_build.py --set v2 [--check]  # the same for pii_blind_v2
 
-The set is frozen: see ``tests/common/privacy/data/BLIND.md``.
+The sets are frozen: see ``tests/common/privacy/data/BLIND.md``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,20 @@ LOG = logging.getLogger("pii_blind_build")
 DATA_DIR = Path(__file__).resolve().parent.parent / "tests" / "common" / "privacy" / "data"
 SOURCE = DATA_DIR / "pii_blind_v1.src.txt"
 OUTPUT = DATA_DIR / "pii_blind_v1.jsonl"
+
+
+@dataclass(frozen=True)
+class BlindSet:
+    """Where one frozen set's source and built jsonl live."""
+
+    source: Path
+    output: Path
+
+
+SETS = {
+    "v1": BlindSet(SOURCE, OUTPUT),
+    "v2": BlindSet(DATA_DIR / "pii_blind_v2.src.txt", DATA_DIR / "pii_blind_v2.jsonl"),
+}
 
 TYPES = ("EMAIL", "PHONE", "PERSON", "ADDRESS", "CARD", "IBAN", "ORDER", "ACCOUNT")
 STYLES = ("chat", "sms", "email", "slack", "ticket")
@@ -202,25 +219,28 @@ def summarise(records: list[Record]) -> dict[str, object]:
 def main() -> int:
     """Build (or check) the jsonl; log the counts."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--source", type=Path, default=SOURCE)
-    parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--set", choices=sorted(SETS), default="v1", help="which set")
+    parser.add_argument("--source", type=Path, help="override the set's source")
+    parser.add_argument("--output", type=Path, help="override the set's jsonl")
     parser.add_argument("--check", action="store_true", help="do not write; fail if stale")
     args = parser.parse_args()
+    source: Path = args.source or SETS[args.set].source
+    output: Path = args.output or SETS[args.set].output
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        records = build(args.source.read_text(encoding="utf-8"))
+        records = build(source.read_text(encoding="utf-8"))
     except BuildError as error:
         LOG.error("build failed: %s", error)
         return 1
     content = "".join(record.as_json() + "\n" for record in records)
     if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
         if current != content:
-            LOG.error("%s is not up to date with %s", args.output, args.source)
+            LOG.error("%s is not up to date with %s", output, source)
             return 1
     else:
-        args.output.write_text(content, encoding="utf-8")
-        LOG.info("wrote %d records to %s", len(records), args.output)
+        output.write_text(content, encoding="utf-8")
+        LOG.info("wrote %d records to %s", len(records), output)
     LOG.info("%s", json.dumps(summarise(records), indent=2))
     return 0
 

@@ -24,16 +24,33 @@ def _module() -> ModuleType:
     return module
 
 
-def test_the_jsonl_is_exactly_what_the_source_builds() -> None:
+@pytest.mark.parametrize("name", ["v1", "v2"])
+def test_the_jsonl_is_exactly_what_the_source_builds(name: str) -> None:
     build = _module()
-    records = build.build(build.SOURCE.read_text(encoding="utf-8"))
+    blind = build.SETS[name]
+    records = build.build(blind.source.read_text(encoding="utf-8"))
     built = "".join(r.as_json() + "\n" for r in records)
-    assert built == build.OUTPUT.read_text(encoding="utf-8")
+    assert built == blind.output.read_text(encoding="utf-8")
     assert len(records) >= 300
-    lines = [json.loads(x) for x in build.OUTPUT.read_text(encoding="utf-8").splitlines()]
+    lines = [json.loads(x) for x in blind.output.read_text(encoding="utf-8").splitlines()]
     for line in lines:
         for span in line["spans"]:
             assert line["text"][span["start"] : span["end"]].strip()
+
+
+def test_v1_stays_the_default_set() -> None:
+    build = _module()
+    assert build.SETS["v1"].source == build.SOURCE
+    assert build.SETS["v1"].output == build.OUTPUT
+
+
+def test_the_sets_share_no_text() -> None:
+    build = _module()
+    texts = [
+        {r.text for r in build.build(build.SETS[name].source.read_text(encoding="utf-8"))}
+        for name in ("v1", "v2")
+    ]
+    assert not texts[0] & texts[1]
 
 
 def test_the_checks_catch_a_bad_card_and_a_wrong_marker() -> None:
