@@ -9,7 +9,7 @@ Use it in ``config.yml`` by module path, after the intent classifiers::
       - name: bot.nlu.knowledge_index.KnowledgeRetriever
         chunks: models/knowledge        # the --out folder of `python -m training kb`
         top_k: 5
-        route_intents: null             # null: every message; or a list of intents
+        route_intents: []               # [] (no message), null (every message) or intents
 
 On ``rasa train`` it reads the chunks and their stored MiniLM vectors from the folder named
 by ``chunks`` (not Rasa's NLU data), embeds any chunk whose vector is missing or from
@@ -30,7 +30,11 @@ data under :data:`KNOWLEDGE` (see :func:`hit_data` for the shape and its size bo
 
 Routing: with ``route_intents: null`` (the default) every message with text is searched
 and the dialogue decides whether to use the hits; with a list, only messages whose
-predicted intent (after ``FallbackClassifier``, so ``nlu_fallback`` can be listed) is in it.
+predicted intent (after ``FallbackClassifier``, so ``nlu_fallback`` can be listed) is in it;
+with an empty list, none: the component then only builds the index and registers it for
+the NLG endpoint (:mod:`bot.nlg.knowledge_reply`), which searches in its own worker thread.
+That is the sample bot's setting: the endpoint answers from its own search, so a search
+here would only add a MiniLM encoding on the event loop to every open question.
 Texts starting with ``/`` (buttons, intent triggers) are never searched. A message that was
 not searched has no :data:`KNOWLEDGE` key; one searched without a match has an empty list.
 
@@ -114,7 +118,8 @@ class RetrieverOptions:
     Attributes:
         chunks: The output folder of ``python -m training kb``.
         top_k: Passages attached to each searched message (1 to :data:`MAX_TOP_K`).
-        route_intents: Intents whose messages are searched; None: every message.
+        route_intents: Intents whose messages are searched; None: every message; empty:
+            none.
         max_text_chars: Longest passage text attached (longer ones are cut at a word).
         device: Where MiniLM runs.
         threads: Torch threads while MiniLM encodes; None keeps torch's setting.
@@ -201,14 +206,12 @@ def _int_option(config: dict[str, Any], key: str, low: int, high: int) -> int:
 def _route_intents(value: Any) -> frozenset[str] | None:
     if value is None:
         return None
-    if (
-        not isinstance(value, list | tuple)
-        or not value
-        or not all(isinstance(v, str) and v.strip() for v in value)
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(v, str) and v.strip() for v in value
     ):
         raise ConfigError(
-            "KnowledgeRetriever: route_intents must be null (search every message) or a "
-            f"non-empty list of intent names, not {value!r}"
+            "KnowledgeRetriever: route_intents must be null (search every message), [] "
+            f"(search none) or a list of intent names, not {value!r}"
         )
     return frozenset(v.strip() for v in value)
 

@@ -102,7 +102,6 @@ def test_registered_with_the_default_recipe() -> None:
         ({"top_k": 21}, "top_k"),
         ({"top_k": True}, "top_k"),
         ({"top_k": "5"}, "top_k"),
-        ({"route_intents": []}, "route_intents"),
         ({"route_intents": "nlu_fallback"}, "route_intents"),
         ({"route_intents": ["ok", ""]}, "route_intents"),
         ({"max_text_chars": 99}, "max_text_chars"),
@@ -229,6 +228,19 @@ def test_routing_by_intent(tmp_path: Path, kb: Path, embedders: list[CountingEmb
     component.process([*routed, *skipped])
     assert all(m.get(KNOWLEDGE) for m in routed)
     assert all(KNOWLEDGE not in m.data for m in skipped)
+
+
+def test_an_empty_route_list_searches_nothing_but_still_registers_the_index(
+    tmp_path: Path, kb: Path, embedders: list[CountingEmbedder]
+) -> None:
+    component = _trained(tmp_path / "model", kb, route_intents=[])
+    assert component.index is not None
+    embedded_at_load = list(embedders[-1].texts)
+    messages = [_message("do you take Klarna", "nlu_fallback"), _message("tents")]
+    component.process(messages)
+    assert all(KNOWLEDGE not in m.data for m in messages)
+    assert embedders[-1].texts == embedded_at_load  # no query was embedded
+    assert component.index.search("Klarna", 1)  # the NLG endpoint can still search
 
 
 def test_what_is_never_searched(
