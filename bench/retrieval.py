@@ -14,8 +14,10 @@ help-centre-like passages and measures, in the same run:
 - query latency p50/p95 over ``--queries`` customer questions for lexical only (BM25,
   50 candidates), dense only (cosine, 50 candidates) and fused (both, RRF, top 5), in the
   child process, on the saved read-only index; the fused figure is reported against the
-  two single retrievers. Queries are embedded by a hashing stand-in (microseconds) so the
-  figures are the index's; MiniLM's own time for one query is measured separately.
+  two single retrievers, with the share of the fused search spent on the hits' word
+  coverage (the answer gate's signal, :meth:`LexicalIndex.coverage`). Queries are embedded
+  by a hashing stand-in (microseconds) so the figures are the index's; MiniLM's own time
+  for one query is measured separately.
 
 The passages are Bitext customer-support replies (read from ``../shared/datasets``, never
 copied into the repository) with their ``{{placeholders}}`` filled from a seeded pool of
@@ -199,6 +201,9 @@ def serve(folder: Path, queries_file: Path) -> dict[str, Any]:
     by_query = dict(zip(queries, vectors, strict=True))
     lexical = timed(lambda q: index.lexical.search(q, CANDIDATES), queries)
     dense = timed(lambda q: index.vectors.search(by_query[q], CANDIDATES), queries)
+    top_rows = {q: [row for row, _ in index.lexical.search(q, 5)] for q in queries}
+    # Word coverage of five hits, as every fused search computes it (part of "fused").
+    coverage = timed(lambda q: index.lexical.coverage(q, top_rows[q]), queries)
     fused = timed(lambda q: index.search(q, 5), queries)
     embed = timed(lambda q: embedder.encode([q]), queries)
     matches = [len(index.lexical.search(q, CANDIDATES)) for q in queries]
@@ -212,6 +217,7 @@ def serve(folder: Path, queries_file: Path) -> dict[str, Any]:
         "lexical": lexical,
         "dense": dense,
         "fused": fused,
+        "coverage_in_fused": coverage,
         "stand_in_query_embedding": embed,
         "queries_with_no_lexical_match": sum(1 for m in matches if m == 0),
     }
@@ -339,6 +345,9 @@ def main() -> int:
         row = served[name]
         ratio = round(fused / row["p95_ms"], 2)
         print(f"| {name} | {row['p50_ms']} | {row['p95_ms']} | fused {ratio}× |")
+    share = round(served["coverage_in_fused"]["p95_ms"] / fused, 2)
+    cover = served["coverage_in_fused"]
+    print(f"| of which word coverage | {cover['p50_ms']} | {cover['p95_ms']} | {share} of fused |")
     build = result["build"]
     print(f"\nbuild: lexical {build['lexical_s']} s, dense {build['dense_s']} s")
     print(f"loaded index: {served['index_rss_mb']} MiB resident, disk {sizes}")
