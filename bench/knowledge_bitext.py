@@ -32,10 +32,10 @@ fixed):
   by the intent), with one ``##`` section per row: the customer's request as the heading
   and the agent's reply as the text. So recall@k means "a passage of the right intent's
   article is in the top k", and a question's ``article`` names that file. A FAQ CSV was
-  not used: the ingest makes one document per CSV (recall would be meaningless for one
-  file, and a CSV per intent only moves the problem), and it opens each chunk with
-  ``Q: <question>``, which the gate's extract, picking the sentences closest to the
-  customer's question, would quote back instead of the reply. In Markdown the request is
+  not used: the ingest makes one document per CSV (one file would make recall always
+  100%), and even with a CSV per intent it opens each chunk with ``Q: <question>``,
+  which the gate's extract, picking the sentences closest to the customer's question,
+  would quote back instead of the reply. In Markdown the request is
   the section heading: it is searched and embedded with the chunk, but never extracted.
 * Questions go to ``dev`` and ``test`` within each intent, alternately after a seeded
   shuffle (so both halves hold every intent), and the file is shuffled once more so that
