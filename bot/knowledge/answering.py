@@ -234,15 +234,12 @@ def _from_decision(
     best = max((p.cosine for p in passages), default=None)
     raw = written.text if written is not None else ""
     seconds = time.perf_counter() - started
-    if decision.send and written is not None:
-        # Cite the passages the answer was written from that match the question at all.
-        cited = tuple(
-            _citation(p) for p in list(passages)[:MAX_PASSAGES] if p.cosine >= (best or 0.0) - 0.1
-        )
+
+    def sent(kind: AnswerKind, text: str, citations: tuple[Citation, ...]) -> KnowledgeAnswer:
         return KnowledgeAnswer(
-            AnswerKind.ANSWER,
-            raw,
-            cited[:1],
+            kind,
+            text,
+            citations,
             failed,
             raw,
             decision.relevance,
@@ -250,6 +247,13 @@ def _from_decision(
             seconds,
             decision.answerability,
         )
+
+    if decision.send and written is not None:
+        # Cite the passages the answer was written from that match the question at all.
+        cited = tuple(
+            _citation(p) for p in list(passages)[:MAX_PASSAGES] if p.cosine >= (best or 0.0) - 0.1
+        )
+        return sent(AnswerKind.ANSWER, raw, cited[:1])
     extract = decision.extract
     if (
         decision.fallback is FallbackKind.EXTRACT
@@ -257,28 +261,8 @@ def _from_decision(
         and not (guardrails is not None and guardrails.placeholders(extract.text))
     ):
         citation = Citation(extract.title, extract.section, extract.source, extract.chunk_id)
-        return KnowledgeAnswer(
-            AnswerKind.EXTRACT,
-            extract.text,
-            (citation,),
-            failed,
-            raw,
-            decision.relevance,
-            best,
-            seconds,
-            decision.answerability,
-        )
-    return KnowledgeAnswer(
-        AnswerKind.DONT_KNOW,
-        decline_text(tone),
-        (),
-        failed,
-        raw,
-        decision.relevance,
-        best,
-        seconds,
-        decision.answerability,
-    )
+        return sent(AnswerKind.EXTRACT, extract.text, (citation,))
+    return sent(AnswerKind.DONT_KNOW, decline_text(tone), ())
 
 
 def answer_question(
