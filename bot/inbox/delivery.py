@@ -6,6 +6,10 @@ as sent, and finally marked delivered on the ticket. So several workers (threads
 processes, or a worker started twice) never send a message twice, a message whose send
 failed is retried after a back-off, and a worker that dies mid-send leaves a claim that
 runs out, after which the message is sent again (at least once).
+
+A ticket that no longer exists in the queue (its store was reset, or the ticket was
+purged) cannot be delivered from: its messages lived on it. Its waiting rows are marked
+dropped (``done = -1``) and logged once as an error, instead of being retried every pass.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Protocol
 
-from bot.handoff.errors import HandoffError
+from bot.handoff.errors import HandoffError, TicketNotFoundError
 from bot.handoff.outbound import outbound_registry
 from bot.handoff.queue import HandoffQueue
 from bot.inbox.db import InboxDB
@@ -143,6 +147,17 @@ class DeliveryWorker:
             )
         )
 
+    async def _drop(self, ticket_id: str) -> int:
+        """Stop retrying a missing ticket's messages; returns how many were waiting."""
+        return await self.db.run(
+            lambda conn: (
+                conn.execute(
+                    "UPDATE deliveries SET done=-1, owner=NULL WHERE ticket_id=? AND done=0",
+                    (ticket_id,),
+                ).rowcount
+            )
+        )
+
     async def deliver_ticket(self, ticket_id: str) -> int:
         """Send the ticket's pending agent messages, oldest first.
 
@@ -157,6 +172,15 @@ class DeliveryWorker:
         """
         try:
             ticket = await self.queue.get(ticket_id)
+        except TicketNotFoundError:
+            dropped = await self._drop(ticket_id)
+            if dropped:
+                logger.error(
+                    "Delivery: ticket %s no longer exists; %d unsent agent message(s) dropped.",
+                    ticket_id,
+                    dropped,
+                )
+            return 0
         except HandoffError as e:
             logger.warning("Delivery: ticket %s unavailable (%s).", ticket_id, type(e).__name__)
             return 0

@@ -84,3 +84,21 @@ async def test_a_worker_of_another_process_delivers_replies_it_never_saw_queued(
     await elsewhere.initialize()
     assert await elsewhere.run_once() == 1
     assert [text for _, text, _ in inbox.deliverer.sent] == ["hello from alice"]
+
+
+async def test_a_ticket_gone_from_the_queue_is_dropped_once_not_retried_forever(
+    inbox: Inbox, caplog
+) -> None:
+    """A reset queue store leaves delivery rows for tickets it no longer has."""
+    s = inbox.service
+    worker = s.delivery
+    # A failed attempt recorded for a ticket the queue has never held.
+    assert await worker._claim("t-gone", "m-gone") == "taken"
+    assert "t-gone" in await worker.ticket_ids()
+    with caplog.at_level("ERROR"):
+        assert await worker.run_once() == 0
+    assert "no longer exists; 1 unsent agent message(s) dropped" in caplog.text
+    assert "t-gone" not in await worker.ticket_ids()
+    caplog.clear()
+    assert await worker.run_once() == 0
+    assert "t-gone" not in caplog.text
