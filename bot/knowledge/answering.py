@@ -35,8 +35,9 @@ from bot.knowledge.answer_prompt import (
     answer_prompt_ids,
     decline_text,
 )
+from bot.knowledge.answerability import DEFAULT_ANSWERABILITY, RERANK_DEPTH, rerank
 from bot.knowledge.gate import AnswerGate, FallbackKind, GateDecision, GatePassage
-from bot.knowledge.index import Hit
+from bot.knowledge.index import Hit, KnowledgeIndex
 from bot.nlg.generation.decoding import Decoded
 from bot.nlg.generation.generator import GeneratorOptions
 from bot.nlg.generation.guardrails import Guardrails
@@ -203,6 +204,26 @@ class KnowledgeAnswer:
             "answerability": (None if self.answerability is None else round(self.answerability, 4)),
             "ms": round(self.seconds * 1000, 1),
         }
+
+
+def retrieve(index: KnowledgeIndex, question: str, k: int) -> list[Hit]:
+    """Retrieve the passages to answer from: the fused search, reranked by answerability.
+
+    The index's best :data:`~bot.knowledge.answerability.RERANK_DEPTH` hits are reranked by
+    :func:`~bot.knowledge.answerability.rerank` with the index's fitted answerability model
+    (or the default), and the best ``k`` kept. The bot, the evaluation and the fitting of
+    the answerability model all retrieve through here.
+
+    Args:
+        index: The knowledge index.
+        question: The customer's question.
+        k: How many passages.
+
+    Returns:
+        The passages, best first.
+    """
+    model = index.answerability or DEFAULT_ANSWERABILITY
+    return rerank(index.search(question, max(k, RERANK_DEPTH)), model, k)
 
 
 def gate_passages(hits: Sequence[Hit]) -> list[GatePassage]:

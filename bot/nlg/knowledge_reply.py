@@ -32,6 +32,7 @@ from bot.knowledge.answering import (
     KnowledgeAnswer,
     answer_question,
     gate_passages,
+    retrieve,
 )
 from bot.knowledge.gate import AnswerGate, GateConfig
 from bot.knowledge.index import KnowledgeIndex
@@ -146,7 +147,7 @@ class KnowledgeResponder:
         Returns:
             What to send.
         """
-        hits = self.index.search(question, min(self.settings.top_k, MAX_TOP_K))
+        hits = retrieve(self.index, question, min(self.settings.top_k, MAX_TOP_K))
         guardrails = getattr(self.generator, "guardrails", None)
         return answer_question(
             question,

@@ -43,7 +43,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bot.knowledge.answering import gate_passages
+from bot.knowledge.answering import gate_passages, retrieve
 from bot.knowledge.gate import AnswerGate, GatePassage, passage_texts
 from bot.knowledge.index import Hit
 from bot.nlg.generation.generator import TextGenerator
@@ -265,7 +265,7 @@ def evaluate_answers(
         retrieved = []
         for question in tqdm(questions, desc="retrieve", unit="question"):
             started = time.perf_counter()
-            hits = index.search(question.question, TOP_K)
+            hits = retrieve(index, question.question, TOP_K)
             retrieved.append(_Retrieved(hits, time.perf_counter() - started))
         gate = AnswerGate(embedder, answerability=index.answerability)
         pairs = list(zip(questions, retrieved, strict=True))

@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     """
     from bot.knowledge.answer_prompt import MAX_PASSAGES
     from bot.knowledge.answerability import ANSWERABILITY_FILE, fit_answerability, signals
+    from bot.knowledge.answering import retrieve
     from common.embeddings import MiniLMEmbedder
     from training.evaluate.answer_questions import load_knowledge
     from training.knowledge.questions import read_questions, training_questions
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         examples = []
         try:
             for question in questions:
-                found = signals(index.search(question.question, MAX_PASSAGES))
+                found = signals(retrieve(index, question.question, MAX_PASSAGES))
                 cosine, coverage = found if found is not None else (0.0, 0.0)
                 examples.append(AnswerabilityExample(cosine, coverage, question.answerable))
         finally:

@@ -15,6 +15,7 @@ from bot.knowledge.answerability import (
     AnswerabilityModel,
     fit_answerability,
     read_answerability,
+    rerank,
     signals,
 )
 from common.errors import ConfigError, TrainingDataError
@@ -91,3 +92,18 @@ def test_weights_must_be_finite_and_not_negative() -> None:
         AnswerabilityModel(float("nan"), 1.0, 0.0)
     with pytest.raises(ConfigError, match=">= 0"):
         AnswerabilityModel(-1.0, 1.0, 0.0)
+
+
+def test_rerank_puts_the_passage_that_holds_the_questions_words_first() -> None:
+    close_but_lacking = _Passage(0.45, 0.4)  # "waterproof" jackets for a headlamp question
+    holding = _Passage(0.40, 0.95)  # the headlamp's own passage
+    unrelated = _Passage(0.10, 0.0)
+    ranked = rerank([close_but_lacking, unrelated, holding], DEFAULT_ANSWERABILITY, 2)
+    assert ranked == [holding, close_but_lacking]
+
+
+def test_rerank_keeps_the_fused_order_for_ties_and_without_coverage() -> None:
+    first, second = _Passage(0.5, 0.5), _Passage(0.5, 0.5)
+    assert rerank([first, second], DEFAULT_ANSWERABILITY, 2)[0] is first
+    unmeasured = [_Passage(0.1, None), _Passage(0.9, None)]
+    assert rerank(unmeasured, DEFAULT_ANSWERABILITY, 1) == [unmeasured[0]]

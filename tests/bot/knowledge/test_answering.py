@@ -161,3 +161,24 @@ def test_the_generator_writer_keeps_the_prompt_budget_and_strips_the_answer() ->
     assert written.text == "Two years."
     assert written.mean_logprob is None
     assert len(completer.prompts[0]) <= 90
+
+
+def test_retrieve_reranks_the_fused_hits_by_answerability() -> None:
+    from bot.knowledge.answerability import DEFAULT_ANSWERABILITY, AnswerabilityModel
+    from bot.knowledge.answering import retrieve
+    from bot.knowledge.index import KnowledgeIndex
+    from tests.support.retrieval import SAMPLE_CHUNKS, SynonymEmbedder
+
+    index = KnowledgeIndex.build(SAMPLE_CHUNKS, SynonymEmbedder())
+    try:
+        hits = retrieve(index, "tumble dry a down jacket", 3)
+        assert len(hits) == 3 and all(h.coverage is not None for h in hits)
+        scores = [DEFAULT_ANSWERABILITY.probability(h.cosine, h.coverage or 0.0) for h in hits]
+        assert scores == sorted(scores, reverse=True)
+        # A fitted model of the index is the one used: weighting words alone reorders.
+        index.answerability = AnswerabilityModel(0.0, 10.0, -5.0)
+        by_words = retrieve(index, "tumble dry a down jacket", 3)
+        coverages = [h.coverage for h in by_words]
+        assert coverages == sorted(coverages, reverse=True)
+    finally:
+        index.close()
