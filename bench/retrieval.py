@@ -56,6 +56,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.knowledge.answering import retrieve  # noqa: E402
 from bot.knowledge.chunks import Chunk  # noqa: E402
 from bot.knowledge.index import CANDIDATES, KnowledgeIndex, embedding_text  # noqa: E402
 from bot.knowledge.lexical import LexicalIndex  # noqa: E402
@@ -205,6 +206,8 @@ def serve(folder: Path, queries_file: Path) -> dict[str, Any]:
     # Word coverage of five hits, as every fused search computes it (part of "fused").
     coverage = timed(lambda q: index.lexical.coverage(q, top_rows[q]), queries)
     fused = timed(lambda q: index.search(q, 5), queries)
+    # What the answering step does: the fused top 20 (with coverage), reranked, best 3.
+    answering = timed(lambda q: retrieve(index, q, 3), queries)
     embed = timed(lambda q: embedder.encode([q]), queries)
     matches = [len(index.lexical.search(q, CANDIDATES)) for q in queries]
     return {
@@ -218,6 +221,7 @@ def serve(folder: Path, queries_file: Path) -> dict[str, Any]:
         "dense": dense,
         "fused": fused,
         "coverage_in_fused": coverage,
+        "answering_retrieve": answering,
         "stand_in_query_embedding": embed,
         "queries_with_no_lexical_match": sum(1 for m in matches if m == 0),
     }
@@ -348,6 +352,8 @@ def main() -> int:
     share = round(served["coverage_in_fused"]["p95_ms"] / fused, 2)
     cover = served["coverage_in_fused"]
     print(f"| of which word coverage | {cover['p50_ms']} | {cover['p95_ms']} | {share} of fused |")
+    step = served["answering_retrieve"]
+    print(f"| answering step: fused top 20 + rerank | {step['p50_ms']} | {step['p95_ms']} | |")
     build = result["build"]
     print(f"\nbuild: lexical {build['lexical_s']} s, dense {build['dense_s']} s")
     print(f"loaded index: {served['index_rss_mb']} MiB resident, disk {sizes}")
