@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup knowledge demo train test test-fast lint typecheck bench-intents bench-generation bench-soak bench-handoff bench-discovery bench-prepare bench-sentiment bench-retrieval clean
+.PHONY: setup knowledge demo train test test-fast lint typecheck bench-intents bench-generation bench-soak bench-handoff bench-discovery bench-prepare bench-sentiment bench-retrieval pii-ner clean
 
 setup:  ## make .venv (Python 3.10) and install everything; a second run takes seconds
 	@scripts/setup.sh
@@ -66,6 +66,9 @@ bench-sentiment: setup  ## the escalation sentiment check against plain VADER
 
 bench-retrieval: setup  ## hybrid knowledge retrieval at 100,000 chunks: build, memory, p95
 	$(PY) bench/retrieval.py
+
+pii-ner: setup  ## train the MiniLM name/address tagger into .cache/pii-ner (opt-in: RedactionConfig.names)
+	$(PY) -m training pii-ner
 
 clean:
 	rm -rf $(MODEL_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -286,7 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--name-model", default="", help="the MiniLM tagger's folder")
     parser.add_argument(
-        "--tagger-types", default="PERSON", help="the tagger's types to use, e.g. PERSON,ADDRESS"
+        "--tagger-types",
+        default="PERSON,ADDRESS",
+        help="the tagger's types to use, e.g. PERSON,ADDRESS",
     )
     args = parser.parse_args(argv)
     data_files: list[Path] = args.data or [DEFAULT_DATA]

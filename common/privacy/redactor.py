@@ -107,8 +107,8 @@ class RedactionConfig:
             (the MiniLM tagger trained by ``python -m training pii-ner``) or ``both``
             (the union of the two).
         name_model_dir: Where the MiniLM tagger is saved; empty: ``.cache/pii-ner``.
-        tagger_types: Which of the tagger's types are used (``PERSON``; ``ADDRESS``
-            adds its addresses to the regular expressions').
+        tagger_types: Which of the tagger's types are used (default both: ``PERSON``,
+            and ``ADDRESS``, whose spans join the regular expressions').
 
     """
 
@@ -126,7 +126,7 @@ class RedactionConfig:
     pseudonym_locale: str = "en_GB"
     names: str = "spacy"
     name_model_dir: str = ""
-    tagger_types: tuple[str, ...] = ("PERSON",)
+    tagger_types: tuple[str, ...] = ("PERSON", "ADDRESS")
 
     def __post_init__(self) -> None:
         unknown = set(self.types) - set(ALL_TYPES)
@@ -340,6 +340,7 @@ class Redactor:
         tagger = MiniLMNameFinder(
             Path(config.name_model_dir) if config.name_model_dir else None,
             types=[t for t in config.tagger_types if t in config.types],
+            denylist=config.name_denylist,
         )
         tagger.check()
         return tagger if config.names == "minilm" else UnionNameFinder((spacy, tagger))

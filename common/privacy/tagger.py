@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from common.errors import ModelLoadError, ModelNotTrainedError
 from common.privacy.detectors import Detection, PiiType, find_placeholders
+from common.privacy.names import NOT_NAMES
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerFast
@@ -54,6 +55,7 @@ def decode_spans(
     takes the following ``I-X`` tokens. Its ends are widened to whole words (a name cut
     inside a word-piece takes the whole word) and trimmed of punctuation and of a
     possessive ``'s``; a span never crosses a line break (names) unless it is an address.
+    A name with a digit and an address without one are dropped.
 
     Args:
         text: The text the tokens come from.
@@ -100,7 +102,10 @@ def decode_spans(
                 e -= 1
             if text[s:e].lower().endswith(("'s", "’s")):
                 e -= 2
-            if e > s and any(ch.isalpha() for ch in text[s:e]):
+            value = text[s:e]
+            has_digit = any(ch.isdigit() for ch in value)
+            # A name has no digits; a postal address has a house number or a postcode.
+            if any(ch.isalpha() for ch in value) and has_digit == (kind == "ADDRESS"):
                 out.append((s, e, kind))
     return out
 
@@ -113,6 +118,12 @@ class MiniLMNameFinder:
         types: Which of the tagger's types to report (``PERSON``, ``ADDRESS``).
         batch_size: Windows per forward pass.
         max_length: Word-pieces per window (longer texts are split with an overlap).
+        denylist: Company and product names that are never people (as
+            :attr:`~common.privacy.redactor.RedactionConfig.name_denylist`).
+
+    A PERSON span is also dropped when it has fewer than two letters or when all its words
+    are in :data:`~common.privacy.names.NOT_NAMES` (greetings, sign-offs, support words:
+    the vocabulary the spaCy finder rejects too).
 
     Raises:
         ModelNotTrainedError: On first use, when nothing is saved at ``model_dir``.
@@ -125,8 +136,10 @@ class MiniLMNameFinder:
         types: Sequence[str] = ("PERSON",),
         batch_size: int = 32,
         max_length: int = 128,
+        denylist: Sequence[str] = (),
     ) -> None:
         self.model_dir = model_dir or default_model_dir()
+        self.denylist = frozenset(w.casefold() for w in denylist)
         self.types = frozenset(types)
         self.batch_size = batch_size
         self.max_length = max_length
@@ -212,8 +225,17 @@ class MiniLMNameFinder:
                     Detection(_pii_type(kind), s, e)
                     for s, e, kind in _merge(sorted(spans))
                     if not any(s < pe and ps < e for ps, pe in protected)
+                    and (kind != "PERSON" or self._plausible_name(texts[text_id][s:e]))
                 ]
         return results
+
+    def _plausible_name(self, value: str) -> bool:
+        words = re.findall(r"[\w'’-]+", value.casefold())
+        return (
+            sum(ch.isalpha() for ch in value) >= 2
+            and not all(w in NOT_NAMES for w in words)
+            and not any(w in self.denylist for w in words)
+        )
 
 
 def _pii_type(kind: str) -> PiiType:

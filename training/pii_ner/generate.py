@@ -27,14 +27,19 @@ from faker import Faker
 from training.pii_ner.templates import (
     ADDRESS_TEMPLATES,
     BRANDS,
+    CHAT,
     DAYS,
     DECOY_TEMPLATES,
     FOREIGN,
+    GREETINGS,
     LABELS,
     NATIONALITIES,
     ORGS,
     PERSON_TEMPLATES,
     PRODUCTS,
+    SENTENCES,
+    SIGNOFFS,
+    TITLES,
 )
 
 LABELLED_TYPES: tuple[str, ...] = ("PERSON", "ADDRESS")
@@ -167,6 +172,11 @@ class ExampleGenerator:
             "label": lambda: self._rng.choice(LABELS),
             "foreign": lambda: self._rng.choice(FOREIGN),
             "day": lambda: self._rng.choice(DAYS),
+            "hi": lambda: self._rng.choice(GREETINGS),
+            "bye": lambda: self._rng.choice(SIGNOFFS),
+            "title": lambda: self._rng.choice(TITLES),
+            "chat": lambda: self._rng.choice(CHAT),
+            "sentence": lambda: self._rng.choice(SENTENCES),
             "phone": faker.phone_number,
             "order": lambda: f"PC-{self._rng.randint(100000, 999999)}",
         }
@@ -231,7 +241,7 @@ class ExampleGenerator:
         return Example("".join(parts), tuple(spans))
 
     def examples(self, count: int, held_out: bool = False) -> list[Example]:
-        """Generate ``count`` examples: 60% names, 20% addresses, 20% decoys only.
+        """Generate ``count`` examples: 55% names, 17% addresses, 28% decoys only.
 
         Args:
             count: How many.
@@ -242,9 +252,9 @@ class ExampleGenerator:
 
         """
         groups = [
-            (split_templates(PERSON_TEMPLATES, held_out), 0.6),
-            (split_templates(ADDRESS_TEMPLATES, held_out), 0.2),
-            (split_templates(DECOY_TEMPLATES, held_out), 0.2),
+            (split_templates(PERSON_TEMPLATES, held_out), 0.55),
+            (split_templates(ADDRESS_TEMPLATES, held_out), 0.17),
+            (split_templates(DECOY_TEMPLATES, held_out), 0.28),
         ]
         out = []
         for _ in range(count):
