@@ -11,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup knowledge demo train test test-fast lint typecheck bench-intents bench-generation bench-soak bench-handoff bench-discovery bench-prepare bench-sentiment bench-retrieval bench-knowledge-bitext clean
+.PHONY: setup knowledge demo train test test-fast lint typecheck bench-intents bench-generation bench-soak bench-handoff bench-discovery bench-prepare bench-sentiment bench-retrieval bench-knowledge-bitext pii-ner clean
 
 setup:  ## make .venv (Python 3.10) and install everything; a second run takes seconds
 	@scripts/setup.sh
@@ -69,6 +69,9 @@ bench-retrieval: setup  ## hybrid knowledge retrieval at 100,000 chunks: build, 
 
 bench-knowledge-bitext: setup  ## knowledge answers on Bitext: its replies as knowledge, requests as questions
 	nice -n 10 $(PY) bench/knowledge_bitext.py
+
+pii-ner: setup  ## train the MiniLM name/address tagger into .cache/pii-ner (opt-in: RedactionConfig.names)
+	$(PY) -m training pii-ner
 
 clean:
 	rm -rf $(MODEL_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,8 @@ CPU time (steadier when other jobs share the cores).
 
 Usage:
     python bench/pii.py [--data A.jsonl [--data B.jsonl ...]] [--leniency VALID] [--errors]
-                        [--code DIR]
+                        [--code DIR] [--names spacy|minilm|both] [--name-model DIR]
+                        [--tagger-types PERSON[,ADDRESS]]
 
 Prints one Markdown table with a column per data file and writes ``bench/results/pii.json``.
 ``--errors`` also prints the misses and false alarms: only for synthetic sets, never for
@@ -31,6 +32,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT / "tests" / "common" / "privacy" / "data" / "pii_set.jsonl"
@@ -276,6 +278,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="import common.privacy from this tree (e.g. an exported baseline commit)",
     )
     parser.add_argument("--repeat", type=int, default=3, help="timing runs per file (best kept)")
+    parser.add_argument(
+        "--names",
+        default="spacy",
+        choices=("spacy", "minilm", "both"),
+        help="name finder: spaCy NER, the MiniLM tagger (python -m training pii-ner), or both",
+    )
+    parser.add_argument("--name-model", default="", help="the MiniLM tagger's folder")
+    parser.add_argument(
+        "--tagger-types",
+        default="PERSON,ADDRESS",
+        help="the tagger's types to use, e.g. PERSON,ADDRESS",
+    )
     args = parser.parse_args(argv)
     data_files: list[Path] = args.data or [DEFAULT_DATA]
 
@@ -284,9 +298,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from common.privacy import RedactionConfig, Redactor
 
+    tagger: dict[str, Any] = {}
+    if args.names != "spacy":  # older trees (--code) know only spaCy
+        import torch
+
+        torch.set_num_threads(1)
+        tagger = {
+            "names": args.names,
+            "name_model_dir": args.name_model,
+            "tagger_types": tuple(args.tagger_types.upper().split(",")),
+        }
     config = RedactionConfig(
         phone_leniency=args.leniency.upper(),
         name_proper_noun_fallback=not args.no_name_fallback,
+        **tagger,
     )
     redactor = Redactor(config)
     runs: list[Run] = []
@@ -320,7 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sys.stdout.write(
         f"PII redaction (code from {args.code}), phone leniency {config.phone_leniency}, "
-        f"name fallback {config.name_proper_noun_fallback}, match = same type and "
+        f"name fallback {config.name_proper_noun_fallback}, names {args.names} "
+        f"{args.tagger_types if tagger else ''}, match = same type and "
         f"IoU >= {IOU_THRESHOLD}; model load {load_s:.2f} s\n\n"
     )
     sys.stdout.write(side_by_side(runs) + "\n")
@@ -334,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "code": str(args.code),
                 "phone_leniency": config.phone_leniency,
                 "name_proper_noun_fallback": config.name_proper_noun_fallback,
+                "names": args.names,
+                "tagger": tagger,
                 "match_rule": f"same type, IoU >= {IOU_THRESHOLD}, one to one",
                 "model_load_s": round(load_s, 3),
                 "runs": {run.name: run.summary() for run in runs},

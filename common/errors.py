@@ -46,6 +46,24 @@ class ModelPackageMissingError(BotError):
         self.package = package
 
 
+class ModelNotTrainedError(BotError):
+    """A model this project trains itself (not shipped in a package) has not been built yet.
+
+    Args:
+        what: What the model is for, for the message.
+        path: Where it was looked for.
+        command: The command that builds it.
+    """
+
+    status_code = 503
+
+    def __init__(self, what: str, path: str, command: str) -> None:
+        super().__init__(
+            f"The {what} has not been trained: nothing at {path}. Build it with "
+            f"`{command}` (a few minutes on a CPU) and try again."
+        )
+
+
 class ModelLoadError(BotError):
     """A pretrained model is installed but cannot be loaded (corrupt or incompatible files).
 

@@ -50,6 +50,10 @@ COMMANDS = MappingProxyType(
             "training.discover.trending_cli",
             "cluster the last two weeks' fallback messages into trending topics and proposals",
         ),
+        "pii-ner": (
+            "training.pii_ner.cli",
+            "train the MiniLM tagger of person names and addresses used by PII redaction",
+        ),
         "export-feedback": (
             "training.feedback.cli",
             "write agents' replies and corrections as NLU examples and generation pairs",

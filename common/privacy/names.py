@@ -238,6 +238,26 @@ class NameFinder(Protocol):
         ...
 
 
+class UnionNameFinder:
+    """All the spans of several name finders (overlaps are resolved by the redactor).
+
+    Args:
+        finders: The finders, each run on every batch.
+
+    """
+
+    def __init__(self, finders: Sequence[NameFinder]) -> None:
+        self.finders = tuple(finders)
+
+    def find_many(self, texts: Sequence[str]) -> list[list[Detection]]:
+        """Return, per text, the spans every finder found, in order of start."""
+        merged: list[list[Detection]] = [[] for _ in texts]
+        for finder in self.finders:
+            for spans, found in zip(merged, finder.find_many(texts), strict=True):
+                spans.extend(found)
+        return [sorted(spans, key=lambda d: (d.start, d.end)) for spans in merged]
+
+
 def find_model_path(module: str = MODEL_MODULE) -> Path:
     """Locate the spaCy pipeline folder (the one holding ``config.cfg``) inside a package.
 

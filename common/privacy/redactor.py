@@ -16,6 +16,7 @@ import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, Protocol
 
 import phonenumbers
@@ -39,8 +40,9 @@ from common.privacy.detectors import (
     find_placeholders,
     numbered_placeholders,
 )
-from common.privacy.names import NameFinder, SpacyNameFinder
+from common.privacy.names import NameFinder, SpacyNameFinder, UnionNameFinder
 from common.privacy.pseudonyms import PseudonymSession, make_faker
+from common.privacy.tagger import MiniLMNameFinder
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,9 @@ TYPE_PRIORITY: tuple[PiiType, ...] = (
 
 
 REPLACEMENTS: tuple[str, ...] = ("placeholder", "pseudonym")
+# Name finders: spaCy NER with cues and vetoes, the MiniLM tagger, or both (union).
+NAME_FINDERS: tuple[str, ...] = ("spacy", "minilm", "both")
+TAGGER_TYPES: tuple[str, ...] = ("PERSON", "ADDRESS")
 
 
 class ReplacementSession(Protocol):
@@ -98,6 +103,12 @@ class RedactionConfig:
             (consistent fake values per conversation, see
             :class:`~common.privacy.pseudonyms.PseudonymSession`).
         pseudonym_locale: Faker locale of the fake names and addresses.
+        names: How person names are found: ``spacy`` (NER, cues and vetoes), ``minilm``
+            (the MiniLM tagger trained by ``python -m training pii-ner``) or ``both``
+            (the union of the two).
+        name_model_dir: Where the MiniLM tagger is saved; empty: ``.cache/pii-ner``.
+        tagger_types: Which of the tagger's types are used (default both: ``PERSON``,
+            and ``ADDRESS``, whose spans join the regular expressions').
 
     """
 
@@ -113,6 +124,9 @@ class RedactionConfig:
     ner_batch_size: int = 64
     replacement: str = "placeholder"
     pseudonym_locale: str = "en_GB"
+    names: str = "spacy"
+    name_model_dir: str = ""
+    tagger_types: tuple[str, ...] = ("PERSON", "ADDRESS")
 
     def __post_init__(self) -> None:
         unknown = set(self.types) - set(ALL_TYPES)
@@ -127,6 +141,10 @@ class RedactionConfig:
             raise ConfigError("ner_batch_size must be at least 1")
         if self.replacement not in REPLACEMENTS:
             raise ConfigError(f"replacement must be one of {list(REPLACEMENTS)}")
+        if self.names not in NAME_FINDERS:
+            raise ConfigError(f"names must be one of {list(NAME_FINDERS)}")
+        if not self.tagger_types or set(self.tagger_types) - set(TAGGER_TYPES):
+            raise ConfigError(f"tagger_types must be some of {list(TAGGER_TYPES)}")
         if self.replacement == "pseudonym":
             make_faker(self.pseudonym_locale)  # raises on an unknown locale
         for name in ("order_patterns", "account_patterns", "address_patterns"):
@@ -162,7 +180,7 @@ class RedactionConfig:
                 values[key] = frozenset(str(v).upper() for v in value)
             elif key == "phone_leniency":
                 values[key] = str(value).upper()
-            elif key in ("replacement", "pseudonym_locale"):
+            elif key in ("replacement", "pseudonym_locale", "names", "name_model_dir"):
                 if not isinstance(value, str):
                     raise ConfigError(f"{key} must be a string")
                 values[key] = value
@@ -287,8 +305,12 @@ class Redactor:
 
     Args:
         config: What to redact; default: everything, with the default settings.
-        name_finder: Finds PERSON spans; default: spaCy ``en_core_web_sm`` (loaded lazily,
+        name_finder: Finds PERSON spans; default: as ``config.names`` says (loaded lazily,
             only if PERSON is enabled). Tests pass a fake.
+
+    Raises:
+        ModelNotTrainedError: When ``config.names`` needs the MiniLM tagger and it has not
+            been trained (the message gives the command).
 
     Example:
         >>> redactor = Redactor(RedactionConfig(types=frozenset({"EMAIL"})))
@@ -304,11 +326,24 @@ class Redactor:
         self._detectors = self._build_detectors(self.config)
         self._names: NameFinder | None = None
         if "PERSON" in self.config.types:
-            self._names = name_finder or SpacyNameFinder(
-                denylist=self.config.name_denylist,
-                batch_size=self.config.ner_batch_size,
-                proper_noun_fallback=self.config.name_proper_noun_fallback,
-            )
+            self._names = name_finder or self._build_name_finder(self.config)
+
+    @staticmethod
+    def _build_name_finder(config: RedactionConfig) -> NameFinder:
+        spacy = SpacyNameFinder(
+            denylist=config.name_denylist,
+            batch_size=config.ner_batch_size,
+            proper_noun_fallback=config.name_proper_noun_fallback,
+        )
+        if config.names == "spacy":
+            return spacy
+        tagger = MiniLMNameFinder(
+            Path(config.name_model_dir) if config.name_model_dir else None,
+            types=[t for t in config.tagger_types if t in config.types],
+            denylist=config.name_denylist,
+        )
+        tagger.check()
+        return tagger if config.names == "minilm" else UnionNameFinder((spacy, tagger))
 
     @staticmethod
     def _build_detectors(config: RedactionConfig) -> list[Detector]:
@@ -347,7 +382,8 @@ class Redactor:
         result = []
         for text, persons in zip(texts, names, strict=True):
             found = [d for detector in self._detectors for d in detector.detect(text)]
-            result.append(resolve_overlaps(found + persons, find_placeholders(text)))
+            found += [d for d in persons if d.type in self.config.types]
+            result.append(resolve_overlaps(found, find_placeholders(text)))
         return result
 
     def redact(self, text: str, session: ReplacementSession | None = None) -> RedactionResult:

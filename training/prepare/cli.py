@@ -94,6 +94,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="replace PII with consistent fake values per conversation instead of "
         "placeholders such as [EMAIL_1]",
     )
+    parser.add_argument(
+        "--names",
+        choices=("spacy", "minilm", "both"),
+        default="spacy",
+        help="how person names are found: spaCy NER with cues (default), the MiniLM tagger "
+        "trained by `python -m training pii-ner`, or both",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> PrepareOptions:
@@ -171,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         options = options_from_args(args)
         replacement = "pseudonym" if getattr(args, "pseudonyms", False) else "placeholder"
-        result = prepare(options, Redactor(RedactionConfig(replacement=replacement)))
+        names = getattr(args, "names", "spacy")
+        result = prepare(options, Redactor(RedactionConfig(replacement=replacement, names=names)))
     except BotError as e:
         logger.error("prepare failed: %s", e.message)
         return 1
