@@ -157,7 +157,6 @@ class MiniLMNameFinder:
 
         ensure_offline()
         try:
-            import torch
             from transformers import AutoModelForTokenClassification, AutoTokenizer
 
             tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
@@ -165,7 +164,7 @@ class MiniLMNameFinder:
         except (OSError, ValueError, ImportError) as e:
             raise ModelLoadError(str(self.model_dir), _WHAT, str(e)) from e
         model.eval()
-        torch.set_grad_enabled(False)
+        model.requires_grad_(False)  # never torch.set_grad_enabled: that is global
         id2label = {int(k): str(v) for k, v in model.config.id2label.items()}
         return tokenizer, model, id2label
 

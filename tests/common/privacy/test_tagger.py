@@ -125,3 +125,16 @@ def test_finder_drops_non_names_digits_single_letters_and_denylisted(
     text = "hi thanks x Pinecrest r2d2 Oisín"
     (found,) = finder.find_many([text])
     assert [text[d.start : d.end] for d in found] == ["Oisín"]
+
+
+def test_loading_the_finder_leaves_autograd_on_for_the_rest_of_the_process(
+    every_word_a_name: Path,
+) -> None:
+    """Redaction runs in processes that train next (prepare, then a model): no global switch."""
+    import torch
+
+    MiniLMNameFinder(every_word_a_name).find_many(["hi its deepa"])
+    assert torch.is_grad_enabled()
+    weight = torch.ones(2, requires_grad=True)
+    (weight * 2).sum().backward()
+    assert weight.grad is not None
