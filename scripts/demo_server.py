@@ -79,15 +79,15 @@ def rasa_run_args(server: DemoServer) -> list[str]:
         server: What to serve; its token file is read, or made.
 
     Returns:
-        ``["run", "-m", ..., "--enable-api", "--auth-token", ..., "-i", ...]``.
+        ``["run", "-m", ..., "--enable-api", "--auth-token=...", "-i", ...]``.
     """
     return [
         "run",
         "-m",
         server.model,
         "--enable-api",
-        "--auth-token",
-        ensure_secret(server.token_file),
+        # One argument: a token may start with "-", which argparse would take for an option.
+        f"--auth-token={ensure_secret(server.token_file)}",
         "-i",
         server.interface,
         "--port",

@@ -47,6 +47,13 @@ def test_the_token_is_made_once_and_kept_private(tmp_path: Path) -> None:
     assert parsed(token_file).auth_token == first
 
 
+def test_a_token_that_starts_with_a_dash_reaches_rasa_whole(tmp_path: Path) -> None:
+    """token_urlsafe draws "-" first one time in 64: argparse must not take it for an option."""
+    token_file = tmp_path / "token"
+    token_file.write_text("-QV8dLT28TvpJPSUe82qNuptEej3e8LhAdGz2jpQ7r4\n", encoding="utf-8")
+    assert parsed(token_file).auth_token == "-QV8dLT28TvpJPSUe82qNuptEej3e8LhAdGz2jpQ7r4"
+
+
 def test_demo_sh_starts_rasa_through_the_demo_server() -> None:
     script = DEMO.read_text(encoding="utf-8")
     assert "scripts/demo_server.py" in script
