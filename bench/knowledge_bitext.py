@@ -76,6 +76,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common.errors import BotError, TrainingDataError  # noqa: E402
+from training.evaluate.answer_metrics import ms_cell, pct  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "bitext_support" / "bitext_support_qa.csv"
 RESULTS = ROOT / "bench" / "results" / "knowledge_bitext"
@@ -520,14 +521,6 @@ def _fit_report(fitted: Path) -> Any:
     return json.loads(report.read_text("utf-8")) if report.is_file() else None
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
 def markdown_summary(summary: dict[str, Any]) -> str:
     """Render the summary as Markdown tables.
 
@@ -552,16 +545,16 @@ def markdown_summary(summary: dict[str, Any]) -> str:
     for r in summary["rows"]:
         run = summary["runs"][r["run"]]
         lines.append(
-            f"| {r['run']} | {r['system']} | {run['questions']} | {_pct(r['recall_at_1'])} | "
-            f"{_pct(r['recall_at_3'])} | {_pct(r['correct'])} | {r['rouge_l']:.1f} | "
-            f"{_pct(r['unanswerable_declined'])} | {_pct(r['answerable_declined'])} | "
-            f"{_pct(r['unsupported_rate'])} ({r['unsupported_answers']}/{r['answers_sent']}) | "
-            f"{_ms(r['p50_ms'])} | {_ms(r['p95_ms'])} |"
+            f"| {r['run']} | {r['system']} | {run['questions']} | {pct(r['recall_at_1'])} | "
+            f"{pct(r['recall_at_3'])} | {pct(r['correct'])} | {r['rouge_l']:.1f} | "
+            f"{pct(r['unanswerable_declined'])} | {pct(r['answerable_declined'])} | "
+            f"{pct(r['unsupported_rate'])} ({r['unsupported_answers']}/{r['answers_sent']}) | "
+            f"{ms_cell(r['p50_ms'])} | {ms_cell(r['p95_ms'])} |"
         )
     lines += ["", "| run | system | correct at 0.5 / 0.6 / 0.7 | sent | failed checks |"]
     lines += ["|---|---|---|---|---|"]
     for r in summary["rows"]:
-        at = " / ".join(_pct(v) for v in r["correct_at"].values())
+        at = " / ".join(pct(v) for v in r["correct_at"].values())
         sent = ", ".join(f"{k} {v}" for k, v in r["sent"].items())
         failed = ", ".join(f"{k} {v}" for k, v in r["failed_checks"].items()) or "-"
         lines.append(f"| {r['run']} | {r['system']} | {at} | {sent} | {failed} |")

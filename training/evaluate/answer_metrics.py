@@ -161,3 +161,13 @@ def latency(seconds: Sequence[float]) -> dict[str, float | None]:
     if not seconds:
         return {"p50_ms": None, "p95_ms": None}
     return {"p50_ms": percentile_ms(seconds, 50), "p95_ms": percentile_ms(seconds, 95)}
+
+
+def pct(value: float | None) -> str:
+    """A share as a table cell: ``12.3%``, or ``-`` when unknown."""
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def ms_cell(value: float | None) -> str:
+    """Milliseconds as a table cell: ``1,234``, or ``-`` when unknown."""
+    return "-" if value is None else f"{value:,.0f}"

@@ -56,6 +56,8 @@ from training.evaluate.answer_metrics import (
     answer_cosines,
     correct_flags,
     latency,
+    ms_cell,
+    pct,
     recall_at_k,
     reference_null_distribution,
     share,
@@ -476,14 +478,6 @@ def _system_summary(
     }
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
 def markdown_report(report: dict[str, Any]) -> str:
     """Render the report's summary as Markdown tables.
 
@@ -509,11 +503,11 @@ def markdown_report(report: dict[str, Any]) -> str:
     ran = {n: s for n, s in report["systems"].items() if s["status"] == "ran"}
     for s in ran.values():
         lines.append(
-            f"| {s['label']} | {_pct(s['recall_at_1'])} | {_pct(s['recall_at_3'])} | "
-            f"{_pct(s['correct'])} | {s['mean_cosine']:.3f} | {s['rouge_l']:.1f} | "
-            f"{_pct(s['unanswerable_declined'])} | {_pct(s['unsupported_rate'])} "
+            f"| {s['label']} | {pct(s['recall_at_1'])} | {pct(s['recall_at_3'])} | "
+            f"{pct(s['correct'])} | {s['mean_cosine']:.3f} | {s['rouge_l']:.1f} | "
+            f"{pct(s['unanswerable_declined'])} | {pct(s['unsupported_rate'])} "
             f"({s['unsupported_answers']}/{s['answers_sent']}) | "
-            f"{_ms(s['latency']['p50_ms'])} | {_ms(s['latency']['p95_ms'])} |"
+            f"{ms_cell(s['latency']['p50_ms'])} | {ms_cell(s['latency']['p95_ms'])} |"
         )
     lines += [
         "",
@@ -528,8 +522,8 @@ def markdown_report(report: dict[str, Any]) -> str:
         failed = ", ".join(f"{k} {v}" for k, v in s["failed_checks"].items()) or "-"
         lines.append(
             f"| {name} | {sent['answer']} | {sent['extract']} | {sent['dont_know']} | "
-            f"{sent['handoff']} | {_pct(s['answerable_declined'])} | "
-            f"{_pct(s['unsupported_rate_raw'])} | {failed} |"
+            f"{sent['handoff']} | {pct(s['answerable_declined'])} | "
+            f"{pct(s['unsupported_rate_raw'])} | {failed} |"
         )
     lines += ["", "Correctness at other thresholds (answerable questions):", ""]
     thresholds = [f"{t:.1f}" for t in SENSITIVITY_COSINES]
@@ -539,7 +533,7 @@ def markdown_report(report: dict[str, Any]) -> str:
     ]
     for name, s in ran.items():
         lines.append(
-            f"| {name} | " + " | ".join(_pct(s["correct_at"][t]) for t in thresholds) + " |"
+            f"| {name} | " + " | ".join(pct(s["correct_at"][t]) for t in thresholds) + " |"
         )
     null = report["reference_null"]
     if null["same_article_p95"] is not None or null["other_article_p99"] is not None:
