@@ -169,6 +169,9 @@ def train(config: TrainConfig, out_dir: Path) -> TrainReport:
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
+    from bot.nlu.batching import collate
+    from common.schedule import warmup_linear_schedule
+
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     base = minilm_path()
@@ -196,6 +199,9 @@ def train(config: TrainConfig, out_dir: Path) -> TrainReport:
         (ids, token_labels(offsets, e.spans))
         for ids, offsets, e in zip(enc["input_ids"], enc["offset_mapping"], examples, strict=True)
     ]
+    encoded = [ids for ids, _ in rows]
+    pad_id = int(tokenizer.pad_token_id or 0)
+    cpu = torch.device("cpu")
     rng = random.Random(config.seed)
     steps_per_epoch = -(-len(rows) // config.batch_size)
     total = steps_per_epoch * config.epochs
@@ -204,10 +210,7 @@ def train(config: TrainConfig, out_dir: Path) -> TrainReport:
         lr=config.learning_rate,
         weight_decay=0.01,
     )
-    warmup = max(1, total // 10)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / (total - warmup)))
-    )
+    scheduler = warmup_linear_schedule(optimiser, max(1, total // 10), total)
     model.train()
     losses: list[float] = []
     t0 = time.perf_counter()
@@ -215,11 +218,10 @@ def train(config: TrainConfig, out_dir: Path) -> TrainReport:
         order = list(range(len(rows)))
         rng.shuffle(order)
         for b in range(0, len(order), config.batch_size):
-            batch = [rows[i] for i in order[b : b + config.batch_size]]
-            width = max(len(ids) for ids, _ in batch)
-            input_ids = torch.tensor([ids + [0] * (width - len(ids)) for ids, _ in batch])
-            mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
-            labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
+            batch = order[b : b + config.batch_size]
+            input_ids, mask = collate(encoded, batch, pad_id, cpu)
+            width = input_ids.shape[1]
+            labels = torch.tensor([rows[i][1] + [-100] * (width - len(rows[i][1])) for i in batch])
             loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -32,6 +32,7 @@ from bot.nlg.generation.prompt import DEFAULT_SYSTEM, PromptParts, build_ids, ta
 from common.device import resolve_device, seed_everything
 from common.errors import ConfigError, TrainingDataError
 from common.precision import training_autocast, use_bf16, validate_precision
+from common.schedule import warmup_linear_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -295,12 +296,8 @@ def fine_tune(
     planned = per_epoch * config.epochs
     if config.max_steps:
         planned = min(planned, config.max_steps)
-    warmup = max(1, int(planned * config.warmup_ratio))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimiser,
-        lambda step: min(
-            (step + 1) / warmup, max(0.0, (planned - step) / max(planned - warmup, 1))
-        ),
+    scheduler = warmup_linear_schedule(
+        optimiser, max(1, int(planned * config.warmup_ratio)), planned
     )
     pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
     rng = random.Random(config.seed)
