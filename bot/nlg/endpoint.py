@@ -9,6 +9,8 @@ Enable it in ``endpoints.yml``::
       timeout_s: 30
       workers: 1
       torch_threads: 0                         # 0: one core less than the machine has
+      past_reply_for: [utter_past_reply]       # answered with the nearest past agent reply
+      past_reply: {min_score: 0.35}            # bot.nlg.past_reply.PastReplySettings
 
 For every response Rasa asks for, :class:`ChannelAwareNLG`:
 
@@ -17,6 +19,9 @@ For every response Rasa asks for, :class:`ChannelAwareNLG`:
    :class:`bot.nlu.response_generator.ResponseGenerator` in a bounded thread pool (never
    on the event loop) with the conversation's recent turns, the latest user text and the
    grounding replies;
+   For the responses in ``past_reply_for``, it first looks for the nearest sendable past
+   agent reply within the recognised intent (:mod:`bot.nlg.past_reply`) and generates
+   only when there is none;
 2. falls back to ``fallback_response`` when a guardrail fails (low mean log-probability
    included), the generator is missing or times out; a missing generator serves the
    domain's text for the generation response itself;
@@ -49,12 +54,20 @@ from bot.knowledge.registry import knowledge_registry
 from bot.nlg.adapter import AdaptedReply, adapt_reply, channel_from
 from bot.nlg.channel_style import ChannelStyles, configured_styles
 from bot.nlg.generation.generator import Generation, TextGenerator
+from bot.nlg.generation.grounding import GroundingIndex
 from bot.nlg.generation.registry import DEFAULT_NAME, GeneratorRegistry, generator_registry
 from bot.nlg.knowledge_reply import (
     KNOWLEDGE_KEY,
     MAX_TOP_K,
     KnowledgeResponder,
     KnowledgeSettings,
+)
+from bot.nlg.past_reply import (
+    PAST_REPLY_KEY,
+    PastReply,
+    PastReplySettings,
+    PiiGuard,
+    find_past_reply,
 )
 from common.conversation import Role, Turn
 from common.errors import ConfigError
@@ -93,6 +106,10 @@ class NLGSettings:
             passage, or an honest "I don't know") is sent, which measured better on the
             sample's question set than a writer trained within ``rasa train``'s CPU budget
             (docs/knowledge.md, "Results").
+        past_reply_for: Response names answered with the nearest sendable past agent reply
+            within the recognised intent, generated when there is none
+            (:mod:`bot.nlg.past_reply`).
+        past_reply: Settings of that route (:class:`bot.nlg.past_reply.PastReplySettings`).
     """
 
     generate_for: tuple[str, ...] = ("utter_generated",)
@@ -109,6 +126,8 @@ class NLGSettings:
     help_centre_url: str | None = None
     answer_gate: dict[str, Any] = field(default_factory=dict)
     knowledge_writer: bool = False
+    past_reply_for: tuple[str, ...] = ()
+    past_reply: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_endpoint(cls, config: EndpointConfig | None) -> NLGSettings:
@@ -122,7 +141,7 @@ class NLGSettings:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"nlg endpoint: unknown option(s) {', '.join(unknown)}")
-        for key in ("generate_for", "knowledge_for"):
+        for key in ("generate_for", "knowledge_for", "past_reply_for"):
             if isinstance(values.get(key), str):
                 values[key] = (values[key],)
             elif key in values:
@@ -134,13 +153,35 @@ class NLGSettings:
             raise ConfigError("nlg endpoint: knowledge_writer must be true or false")
         if not 1 <= settings.knowledge_top_k <= MAX_TOP_K:
             raise ConfigError(f"nlg endpoint: knowledge_top_k must be from 1 to {MAX_TOP_K}")
-        both = set(settings.generate_for) & set(settings.knowledge_for)
-        if both:
-            raise ConfigError(
-                f"nlg endpoint: {sorted(both)} listed under both generate_for and knowledge_for"
-            )
+        lists = {
+            "generate_for": set(settings.generate_for),
+            "knowledge_for": set(settings.knowledge_for),
+            "past_reply_for": set(settings.past_reply_for),
+        }
+        names = sorted(lists)
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                both = lists[first] & lists[second]
+                if both:
+                    raise ConfigError(
+                        f"nlg endpoint: {sorted(both)} listed under both {first} and {second}"
+                    )
         settings.gate_config()
+        settings.past_reply_settings()
         return settings
+
+    def past_reply_settings(self) -> PastReplySettings:
+        """The past-reply route's settings.
+
+        Raises:
+            ConfigError: On an unknown key or a bad value under ``past_reply``.
+        """
+        if not isinstance(self.past_reply, dict):
+            raise ConfigError("nlg endpoint: past_reply must be a mapping")
+        try:
+            return PastReplySettings(**self.past_reply)
+        except TypeError as e:
+            raise ConfigError(f"nlg endpoint: past_reply: {e}") from e
 
     def gate_config(self) -> GateConfig:
         """The answer gate's thresholds.
@@ -219,6 +260,8 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
         channel = channel_from(metadata, output_channel, known=list(self.styles))
         if utter_action in self.settings.generate_for:
             response = await self._generated(utter_action, tracker, output_channel, **kwargs)
+        elif utter_action in self.settings.past_reply_for:
+            response = await self._past_reply(utter_action, tracker, output_channel, **kwargs)
         elif utter_action in self.settings.knowledge_for:
             response = await self._knowledge(utter_action, tracker, output_channel, **kwargs)
         else:
@@ -290,6 +333,50 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
                 tracker, output_channel, generation, list(generation.guard_failures), **kwargs
             )
         return _with_generation({"text": generation.text}, generation, [])
+
+    async def _past_reply(
+        self, utter_action: str, tracker: DialogueStateTracker, output_channel: str, **kwargs: Any
+    ) -> dict[str, Any] | None:
+        """The nearest sendable past reply within the recognised intent, else a generation."""
+        generator = self._registry.get(self.settings.registry_name)
+        index: GroundingIndex | None = getattr(generator, "index", None)
+        latest = tracker.latest_message
+        message = (latest.text if latest else None) or ""
+        if index is None or not message.strip() or message.startswith("/"):
+            return await self._generated(utter_action, tracker, output_channel, **kwargs)
+        intent = (latest.intent or {}).get("name") if latest else None
+        customer_texts = [
+            t.text
+            for t in recent_turns(tracker, self.settings.context_turns)
+            if t.role is Role.CUSTOMER
+        ] + [message]
+        guard: PiiGuard | None = getattr(generator, "guardrails", None)
+        try:
+            found: PastReply | None = await self._in_worker(
+                _find_past_reply,
+                index,
+                message,
+                intent,
+                tracker.current_slot_values(),
+                customer_texts,
+                guard,
+                self.settings.past_reply_settings(),
+            )
+        except asyncio.TimeoutError:
+            logger.warning("Past-reply search timed out for %s.", tracker.sender_id)
+            return await self._fallback(tracker, output_channel, None, ["timeout"], **kwargs)
+        if found is None:
+            logger.info(
+                "No near, sendable past reply for %s; generating instead.", tracker.sender_id
+            )
+            return await self._generated(utter_action, tracker, output_channel, **kwargs)
+        logger.info(
+            "Sending a past reply to %s (similarity %.2f, rank %d).",
+            tracker.sender_id,
+            found.score,
+            found.rank,
+        )
+        return {"text": found.text, PAST_REPLY_KEY: found.metadata()}
 
     async def _in_worker(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking model work in the generation pool, never on the event loop.
@@ -440,6 +527,26 @@ def _with_generation(
         )
     response[GENERATION_KEY] = info
     return response
+
+
+def _find_past_reply(
+    index: GroundingIndex,
+    message: str,
+    intent: str | None,
+    slots: dict[str, Any],
+    customer_texts: list[str],
+    guard: PiiGuard | None,
+    settings: PastReplySettings,
+) -> PastReply | None:
+    return find_past_reply(
+        index,
+        message,
+        intent=intent,
+        slots=slots,
+        customer_texts=customer_texts,
+        guard=guard,
+        settings=settings,
+    )
 
 
 def _run_generator(

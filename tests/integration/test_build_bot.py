@@ -1,6 +1,8 @@
 """build-bot end to end: fixture transcripts -> project -> `rasa data validate` -> `rasa train`
 (small budgets) -> a running server answers a held-out opener with the mined response, and
-the replay of a few conversations gives the expected outcomes.
+the replay of a few conversations gives the expected outcomes. An intent whose agents'
+replies disagree (product questions) is answered with the agents' reply to the nearest
+past question of that intent.
 
 The trained model is cached under ``.cache/test-models`` by the hash of its inputs, like the
 sample bot's.
@@ -75,6 +77,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def model(project: Path) -> Path:
     inputs = [TRANSCRIPTS, ROOT / "training" / "buildbot", ROOT / "config.yml"]
     inputs += [ROOT / "common", ROOT / "bot" / "nlu", ROOT / "bot" / "escalation"]
+    inputs += [ROOT / "bot" / "nlg" / "generation"]  # the grounding index is in the model
     key = _tree_hash(inputs)
     cache = ROOT / ".cache" / "test-models"
     cache.mkdir(parents=True, exist_ok=True)
@@ -109,13 +112,25 @@ def test_a_held_out_opener_gets_the_mined_response(project: Path, model: Path, t
     responses = yaml.safe_load((project / "domain" / "responses.yml").read_text())["responses"]
     mined = {v["text"] for v in responses["utter_return_item"]}
     nlg = yaml.safe_load((project / "endpoints.yml").read_text())["nlg"]
+    pairs = (project / "data" / "generation" / "pairs.jsonl").read_text().splitlines()
+    product_replies = {
+        p["agent"] for p in map(json.loads, pairs) if p["intent"] == "product_question"
+    }
     with running_bot(model, tmp_path, endpoints_extra=yaml.safe_dump({"nlg": nlg})) as bot:
-        reply = requests.post(
-            f"{bot.url}/webhooks/rest/webhook",
-            json={"sender": uuid.uuid4().hex, "message": "How do I send back a tent I bought?"},
-            timeout=120,
-        ).json()
+
+        def ask(message: str) -> list[dict[str, object]]:
+            return requests.post(
+                f"{bot.url}/webhooks/rest/webhook",
+                json={"sender": uuid.uuid4().hex, "message": message},
+                timeout=120,
+            ).json()
+
+        reply = ask("How do I send back a tent I bought?")
+        product = ask("Do the hiking boots run small or true to size?")
     assert reply and reply[0]["text"] in mined
+    # The past-reply route: the agents' own reply to the nearest product question.
+    assert product and product[0]["text"] in product_replies, product
+    assert "size" in str(product[0]["text"])
 
 
 def test_replay_gives_the_expected_outcomes(project: Path, model: Path, tmp_path: Path):
@@ -139,6 +154,11 @@ def test_replay_gives_the_expected_outcomes(project: Path, model: Path, tmp_path
                     ("agent", "I'm transferring you to a colleague."),
                 ),
                 conv(
+                    "product",
+                    ("customer", "Is the Alpine sleeping bag warm enough below freezing?"),
+                    ("agent", "The Alpine bag has a comfort rating of minus 5."),
+                ),
+                conv(
                     "order",
                     ("customer", "Where is my parcel? It hasn't arrived"),
                     ("agent", "What's your order number?"),
@@ -154,8 +174,10 @@ def test_replay_gives_the_expected_outcomes(project: Path, model: Path, tmp_path
             model=model,
             conversations=held,
             out=tmp_path / "replay",
+            endpoints=project / "endpoints.yml",
             pairs=project / "data" / "generation" / "pairs.jsonl",
         )
     )
-    assert report["conversation_outcomes"] == {"contained": 2, "handed_off": 1}
+    assert report["conversation_outcomes"] == {"contained": 3, "handed_off": 1}
+    assert report["per_outcome"]["past_reply"]["turns"] == 1
     assert report["all_turns"]["baseline_cosine"] is not None

@@ -12,7 +12,7 @@ every agent said the same thing, ``1/n`` when no two replies agree. A response n
 cohesion of at least ``min_cohesion`` (0.5: most agents said it) and ``min_support``
 replies behind it.
 
-**Placeholders never reach a customer** (:func:`training.buildbot.signals.sanitise`): a
+**Placeholders never reach a customer** (:func:`common.placeholders.sanitise`): a
 placeholder a slot can fill (``[ORDER_ID_1]``, ``{{Order Number}}``) becomes ``{order_number}``
 and the intent gets a form that asks for the slot first; a sentence with any other
 placeholder (a name, ``{{Support Hours}}``) is dropped, and a reply that loses too much is not
@@ -26,8 +26,15 @@ a candidate at all.
    asks with the agents' most typical question, then answers with the agents' most typical
    reply after it (or a generated one when those disagree);
 3. ``response``: a cohesive, sendable response;
-4. ``knowledge`` (with a knowledge base) or ``generation``: the replies disagree too much or
-   none can be sent.
+4. the replies disagree too much (low cohesion): ``knowledge`` with a knowledge base, else
+   ``past_reply``: the bot answers with the agents' reply to the nearest past question of
+   the intent (:mod:`bot.nlg.past_reply`; generated when no past reply is near enough or
+   sendable);
+5. ``generation`` (or ``knowledge``): no reply can be sent at all.
+
+After a slot request, replies that disagree go to ``knowledge`` or ``generation``: the
+customer's answer to the question (an order number) says nothing a past reply could be
+matched on.
 """
 
 from __future__ import annotations
@@ -41,16 +48,18 @@ import numpy as np
 
 from common.embeddings import Embedder, encode_matrix
 from common.errors import ConfigError
+from common.placeholders import Sanitised, sanitise
 from training.buildbot.flows import Flow
-from training.buildbot.signals import Sanitised, asked_slot, is_handoff, sanitise
+from training.buildbot.signals import asked_slot, is_handoff
 from training.discover.cluster import ClusterConfig, cluster_embeddings, normalise
 
 RESPONSE = "response"
 SLOT_REQUEST = "slot_request"
 KNOWLEDGE = "knowledge"
 GENERATION = "generation"
+PAST_REPLY = "past_reply"
 HANDOFF = "handoff"
-ROUTES = (RESPONSE, SLOT_REQUEST, KNOWLEDGE, GENERATION, HANDOFF)
+ROUTES = (RESPONSE, SLOT_REQUEST, KNOWLEDGE, PAST_REPLY, GENERATION, HANDOFF)
 
 
 @dataclass(frozen=True)
@@ -308,7 +317,8 @@ def plan_intent(
         embedder: Sentence encoder.
         config: Thresholds.
         questions: Mined questions per slot (:func:`mine_questions`).
-        knowledge: Whether a knowledge base is built (low-cohesion intents go there).
+        knowledge: Whether a knowledge base is built (low-cohesion intents go there;
+            without one they go to the past-reply route).
 
     Returns:
         The plan.
@@ -346,7 +356,7 @@ def plan_intent(
         return IntentPlan(
             intent,
             total,
-            fallback_route,
+            KNOWLEDGE if knowledge else PAST_REPLY,
             f"low cohesion: {choice.support} of {choice.total} replies agree "
             f"({choice.cohesion:.2f} < {config.min_cohesion} or fewer than "
             f"{config.min_support})",

@@ -24,6 +24,7 @@ from training.buildbot.mining import (
     GENERATION,
     HANDOFF,
     KNOWLEDGE,
+    PAST_REPLY,
     RESPONSE,
     SLOT_REQUEST,
     IntentPlan,
@@ -46,6 +47,7 @@ MAX_STORIES = 50
 _ACTION_OF_ROUTE = {
     RESPONSE: None,  # utter_<intent>
     GENERATION: "utter_generated",
+    PAST_REPLY: "utter_past_reply",
     KNOWLEDGE: "utter_knowledge_answer",
     HANDOFF: "action_escalate",
 }
@@ -178,10 +180,11 @@ def render_endpoints(spec: ProjectSpec) -> str:
     if isinstance(nlg, dict):
         nlg["generate_for"] = ["utter_generated"]
         nlg["knowledge_for"] = ["utter_knowledge_answer"] if spec.knowledge else []
+        nlg["past_reply_for"] = ["utter_past_reply"]
         nlg["fallback_response"] = "utter_generation_fallback"
     return _dump(
         "Endpoints, built from the runtime's endpoints.yml: the SQLite stores under .cache/,\n"
-        "generated replies for utter_generated"
+        "generated replies for utter_generated, past agent replies for utter_past_reply"
         + (", knowledge answers for utter_knowledge_answer" if spec.knowledge else "")
         + ".",
         endpoints,

@@ -30,6 +30,14 @@ FIXED_RESPONSES: MappingProxyType[str, list[dict[str, Any]]] = MappingProxyType(
                 f"{_TO_A_PERSON} and someone will help."
             },
         ],
+        # Sent only when the model has no generator (the past replies are its grounding
+        # index): the NLG endpoint answers utter_past_reply with the agents' nearest reply.
+        "utter_past_reply": [
+            {
+                "text": "I don't have a ready answer for that one, but our team does. Say "
+                f"{_TO_A_PERSON} and someone will help."
+            },
+        ],
         "utter_generation_fallback": [
             {
                 "text": "I'm not confident I can answer that well, and I'd rather not guess. "

@@ -9,8 +9,10 @@ that point:
 - **reply similarity**: MiniLM cosine and ROUGE-L F1 against the agent's reply;
 - **outcome** (:func:`turn_outcome`): ``handed_off`` (``action_escalate`` ran), ``knowledge``
   (``utter_knowledge_answer``, or a reply with ``knowledge`` metadata that answered or
-  extracted; an honest "I don't know" counts as a fallback), ``generated``
-  (``utter_generated``), ``fallback`` (``nlu_fallback``, ``action_default_fallback``,
+  extracted; an honest "I don't know" counts as a fallback), ``past_reply`` (a reply with
+  ``past_reply`` metadata: the agents' reply to the nearest past question,
+  :mod:`bot.nlg.past_reply`), ``generated`` (``utter_generated``, or ``utter_past_reply``
+  when no past reply could be sent), ``fallback`` (``nlu_fallback``, ``action_default_fallback``,
   ``utter_default``, ``utter_ask_rephrase``, or no reply at all), else ``answered``;
 - **latency** of the whole turn.
 
@@ -42,6 +44,7 @@ import numpy as np
 from rouge_score import rouge_scorer
 
 from bot.knowledge.outcome import ANSWER, DONT_KNOW, EXTRACT, knowledge_outcome
+from bot.nlg.past_reply import PAST_REPLY_KEY
 from common.embeddings import Embedder, encode_matrix
 from common.errors import TrainingDataError
 from training.ingest import Conversation, read_conversations
@@ -52,6 +55,7 @@ ANSWERED = "answered"
 FALLBACK = "fallback"
 KNOWLEDGE = "knowledge"
 GENERATED = "generated"
+PAST_REPLY = "past_reply"
 HANDED_OFF = "handed_off"
 CONTAINED = "contained"
 ABANDONED = "abandoned"
@@ -71,6 +75,7 @@ class BotTurn:
         actions: The actions it ran after the message (``action_listen`` excluded).
         knowledge: The ``knowledge.outcome`` of its knowledge reply (``answer``,
             ``extract``, ``dont_know``...), when it answered from the knowledge base.
+        past_reply: Whether a reply was a past agent reply (``past_reply`` metadata).
 
     """
 
@@ -78,6 +83,7 @@ class BotTurn:
     intent: str | None
     actions: tuple[str, ...]
     knowledge: str | None = None
+    past_reply: bool = False
 
     @property
     def text(self) -> str:
@@ -102,7 +108,9 @@ def turn_outcome(turn: BotTurn) -> str:
         return FALLBACK
     if "utter_knowledge_answer" in turn.actions or turn.knowledge in (ANSWER, EXTRACT):
         return KNOWLEDGE
-    if "utter_generated" in turn.actions:
+    if turn.past_reply:
+        return PAST_REPLY
+    if "utter_generated" in turn.actions or "utter_past_reply" in turn.actions:
         return GENERATED
     if turn.intent == "nlu_fallback" or FALLBACK_ACTIONS & set(turn.actions) or not turn.text:
         return FALLBACK
@@ -447,6 +455,7 @@ class RasaAgentBot:
         tracker = await self._agent.tracker_store.retrieve(sender_id)
         intent = None
         knowledge = None
+        past_reply = False
         actions: list[str] = []
         for event in reversed(tracker.events if tracker else []):
             if isinstance(event, UserUttered):
@@ -454,10 +463,12 @@ class RasaAgentBot:
                 break
             if isinstance(event, ActionExecuted) and event.action_name != "action_listen":
                 actions.append(str(event.action_name))
-            if isinstance(event, BotUttered) and knowledge is None:
-                knowledge = knowledge_outcome(event.metadata)
+            if isinstance(event, BotUttered):
+                if knowledge is None:
+                    knowledge = knowledge_outcome(event.metadata)
+                past_reply = past_reply or PAST_REPLY_KEY in (event.metadata or {})
         texts = tuple(str(m.get("text") or "") for m in messages)
-        return BotTurn(texts, intent, tuple(reversed(actions)), knowledge)
+        return BotTurn(texts, intent, tuple(reversed(actions)), knowledge, past_reply)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 The index embeds the customer side of every generation pair with the packaged
 all-MiniLM-L6-v2 and keeps the agent's reply next to it. A query returns the top-k replies
 by cosine similarity above a floor; those go into the prompt, so the model answers with
-the company's facts rather than inventing them.
+the company's facts rather than inventing them. Each entry keeps the pair's intent label,
+when it has one, so that a search can stay inside the intent the bot recognised (the NLG
+endpoint's past-reply route, :mod:`bot.nlg.past_reply`).
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ class GroundingHit:
         score: Cosine similarity of its question to the query.
         question: The customer message it answered.
         conversation_id: The conversation it comes from.
+        intent: The intent label of its pair, if it had one.
     """
 
     reply: str
     score: float
     question: str
     conversation_id: str
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class _Entry:
     question: str
     reply: str
     conversation_id: str
+    intent: str | None = None
 
 
 class GroundingIndex:
@@ -67,9 +72,14 @@ class GroundingIndex:
         self._embedder = embedder
         self._entries = list(entries)
         self._embeddings = embeddings.astype(np.float32)
+        self._intents = np.array([e.intent or "" for e in self._entries], dtype=object)
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def intents(self) -> set[str]:
+        """Return the intent labels the indexed pairs carry."""
+        return {entry.intent for entry in self._entries if entry.intent}
 
     def conversation_ids(self) -> set[str]:
         """Return the conversations whose replies are indexed (the training conversations)."""
@@ -92,7 +102,7 @@ class GroundingIndex:
             key = (pair.customer.lower(), pair.agent)
             if key not in seen:
                 seen.add(key)
-                entries.append(_Entry(pair.customer, pair.agent, pair.conversation_id))
+                entries.append(_Entry(pair.customer, pair.agent, pair.conversation_id, pair.intent))
         embeddings = cls._encode(embedder, [e.question for e in entries])
         logger.info("Built a grounding index of %d replies.", len(entries))
         return cls(embedder, entries, embeddings)
@@ -114,6 +124,7 @@ class GroundingIndex:
         k: int,
         min_score: float = 0.0,
         exclude_conversations: Sequence[str | None] | None = None,
+        intent: str | None = None,
     ) -> list[list[GroundingHit]]:
         """Return the top-``k`` replies for each query, best first.
 
@@ -123,6 +134,7 @@ class GroundingIndex:
             min_score: Replies below this cosine similarity are left out.
             exclude_conversations: Per query, a conversation whose replies must not be
                 returned (training uses it so a pair never sees its own answer).
+            intent: Only replies whose pair has this intent label; None: any reply.
 
         Returns:
             One list of hits per query.
@@ -130,6 +142,8 @@ class GroundingIndex:
         if k <= 0 or not self._entries or not queries:
             return [[] for _ in queries]
         scores = self._encode(self._embedder, list(queries)) @ self._embeddings.T
+        if intent is not None:
+            scores[:, self._intents != intent] = -np.inf
         excluded = exclude_conversations or [None] * len(queries)
         results = []
         for row, skip in zip(scores, excluded, strict=True):
@@ -138,12 +152,16 @@ class GroundingIndex:
             for index in np.argsort(-row):
                 entry = self._entries[int(index)]
                 score = float(row[index])
-                if score < min_score or len(hits) >= k:
+                if not score >= min_score or len(hits) >= k:
                     break
                 if entry.conversation_id == skip or entry.reply in replies:
                     continue
                 replies.add(entry.reply)
-                hits.append(GroundingHit(entry.reply, score, entry.question, entry.conversation_id))
+                hits.append(
+                    GroundingHit(
+                        entry.reply, score, entry.question, entry.conversation_id, entry.intent
+                    )
+                )
             results.append(hits)
         return results
 

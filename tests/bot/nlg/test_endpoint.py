@@ -16,11 +16,12 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.nlg.endpoint import ChannelAwareNLG, NLGSettings, recent_turns
 from bot.nlg.generation.generator import Generation
-from bot.nlg.generation.grounding import GroundingHit
+from bot.nlg.generation.grounding import GroundingHit, GroundingIndex
 from bot.nlg.generation.guardrails import Guardrails
 from bot.nlg.generation.pairs import Turn
 from bot.nlg.generation.registry import GeneratorRegistry
 from common.errors import ConfigError
+from tests.support.generation import SAMPLE_PAIRS, HashingEmbedder
 
 ROOT = Path(__file__).resolve().parents[3]
 ANSWER = "Yes. Our tents have a 3000 mm flysheet and taped seams, so they stay dry in heavy rain."
@@ -231,3 +232,54 @@ async def test_no_retrieval_fallback_for_unsafe_or_distant_past_replies(
     assert response["text"] != past
     assert response["generation"]["guard_failures"] == ["low_logprob"]
     assert response["buttons"][0]["payload"] == "/request_human"
+
+
+class IndexedGenerator(FakeGenerator):
+    """A fake generator with a grounding index and the real guardrails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.index = GroundingIndex.build(SAMPLE_PAIRS, HashingEmbedder())
+        self.guardrails = Guardrails()
+
+
+async def test_past_reply_route_sends_the_nearest_reply_of_the_intent(domain: Domain) -> None:
+    generator = IndexedGenerator()
+    nlg = _nlg(domain, generator, generate_for=[], past_reply_for=["utter_generated"], timeout_s=5)
+    response = await nlg.generate(
+        "utter_generated", _tracker("web", "does the tent leak in the rain?"), "rest"
+    )
+    assert response is not None
+    assert response["text"] == "No, the seams are taped."
+    assert response["past_reply"]["conversation_id"] == "c4"
+    assert response["past_reply"]["intent"] == "product_question"
+    assert response["adapted"]["channel"] == "web"
+    assert "generation" not in response and generator.calls == []
+
+
+async def test_past_reply_route_generates_when_nothing_is_near(domain: Domain) -> None:
+    generator = IndexedGenerator()
+    nlg = _nlg(domain, generator, generate_for=[], past_reply_for=["utter_generated"])
+    response = await nlg.generate("utter_generated", _tracker("web", "zzz qqq xxx"), "rest")
+    assert response is not None and "past_reply" not in response
+    assert response["generation"]["generated"] is True and len(generator.calls) == 1
+    plain = FakeGenerator()  # no grounding index at all
+    response = await _nlg(
+        domain, plain, generate_for=[], past_reply_for=["utter_generated"]
+    ).generate("utter_generated", _tracker("web", "does the tent leak?"), "rest")
+    assert response is not None and response["generation"]["generated"] is True
+    assert len(plain.calls) == 1
+
+
+def test_past_reply_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="both generate_for and past_reply_for"):
+        NLGSettings.from_endpoint(EndpointConfig(type="x", past_reply_for=["utter_generated"]))
+    with pytest.raises(ConfigError, match="past_reply"):
+        NLGSettings.from_endpoint(EndpointConfig(type="x", past_reply={"min_scor": 0.5}))
+    with pytest.raises(ConfigError, match="past reply: min_score"):
+        NLGSettings.from_endpoint(EndpointConfig(type="x", past_reply={"min_score": 2}))
+    settings = NLGSettings.from_endpoint(
+        EndpointConfig(type="x", past_reply_for="utter_past_reply", past_reply={"candidates": 3})
+    )
+    assert settings.past_reply_for == ("utter_past_reply",)
+    assert settings.past_reply_settings().candidates == 3

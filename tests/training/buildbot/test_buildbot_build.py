@@ -11,9 +11,9 @@ import yaml
 from common.errors import TrainingDataError
 from common.privacy.detectors import PLACEHOLDER_RE
 from training.buildbot.mining import (
-    GENERATION,
     HANDOFF,
     KNOWLEDGE,
+    PAST_REPLY,
     RESPONSE,
     SLOT_REQUEST,
     IntentPlan,
@@ -63,7 +63,7 @@ def test_the_project_is_complete_and_routes_each_intent(built: Path):
     assert routes == {
         "legal_threat": HANDOFF,
         "order_status": SLOT_REQUEST,
-        "product_question": GENERATION,
+        "product_question": PAST_REPLY,
         "return_item": RESPONSE,
         "thank_you": RESPONSE,
     }
@@ -74,6 +74,8 @@ def test_the_project_is_complete_and_routes_each_intent(built: Path):
     rules = _yaml(built / "data/rules.yml")["rules"]
     assert {"intent": "legal_threat"} in rules[0]["steps"]
     assert {"action": "action_escalate"} in rules[0]["steps"]
+    product = next(r for r in rules if {"intent": "product_question"} in r["steps"])
+    assert {"action": "utter_past_reply"} in product["steps"]
     slots = _yaml(built / "domain/slots.yml")
     assert slots["forms"] == {"order_status_form": {"required_slots": ["order_number"]}}
 
@@ -100,6 +102,7 @@ def test_config_and_endpoints_follow_this_repository(built: Path):
     assert endpoints["nlg"]["type"] == _yaml(root / "endpoints.yml")["nlg"]["type"]
     assert endpoints["nlg"]["generate_for"] == ["utter_generated"]
     assert endpoints["nlg"]["knowledge_for"] == []
+    assert endpoints["nlg"]["past_reply_for"] == ["utter_past_reply"]
 
 
 def test_rerunning_changes_nothing_and_hand_edits_are_protected(

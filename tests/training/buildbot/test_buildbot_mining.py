@@ -9,6 +9,7 @@ from training.buildbot.mining import (
     GENERATION,
     HANDOFF,
     KNOWLEDGE,
+    PAST_REPLY,
     RESPONSE,
     SLOT_REQUEST,
     MiningConfig,
@@ -60,7 +61,7 @@ def test_a_cohesive_intent_gets_a_response():
     assert "4 of 4 replies agree" in plan.reason
 
 
-def test_disagreeing_replies_go_to_generation_or_to_knowledge_with_a_kb():
+def test_disagreeing_replies_go_to_past_replies_or_to_knowledge_with_a_kb():
     replies = [
         "The Ridge tent has taped seams.",
         "Pick a sleeping bag rated below the coldest night.",
@@ -69,7 +70,7 @@ def test_disagreeing_replies_go_to_generation_or_to_knowledge_with_a_kb():
     ]
     flows = _flows(*[(("question", r),) for r in replies])
     plan = _plan(flows)
-    assert plan.route == GENERATION
+    assert plan.route == PAST_REPLY
     assert plan.reason.startswith("low cohesion: 1 of 4 replies agree")
     assert _plan(flows, knowledge=True).route == KNOWLEDGE
 

@@ -16,6 +16,7 @@ from training.evaluate.conversations import (
     GENERATED,
     HANDED_OFF,
     KNOWLEDGE,
+    PAST_REPLY,
     BotTurn,
     ReplayConfig,
     conversation_outcome,
@@ -42,6 +43,9 @@ from training.evaluate.conversations import (
             BotTurn(("I don't know.",), "nlu_fallback", ("utter_knowledge_answer",), "dont_know"),
             FALLBACK,
         ),
+        # The past-reply route: a past agent reply, or a generation when none was sendable.
+        (BotTurn(("Taped.",), "q", ("utter_past_reply",), None, True), PAST_REPLY),
+        (BotTurn(("Written.",), "q", ("utter_past_reply",)), GENERATED),
     ],
 )
 def test_turn_outcome(turn, outcome):

@@ -29,3 +29,22 @@ def test_save_and_load(tmp_path: Path, embedder: HashingEmbedder) -> None:
     loaded = GroundingIndex.load(tmp_path, embedder)
     assert len(loaded) == len(index)
     assert loaded.search(["do you ship to canada"], 1) == index.search(["do you ship to canada"], 1)
+
+
+def test_search_can_stay_inside_one_intent(embedder: HashingEmbedder) -> None:
+    index = GroundingIndex.build(SAMPLE_PAIRS, embedder)
+    assert index.intents() == {"shipping_options", "product_question", "return_item"}
+    [anywhere] = index.search(["can you ship the tent"], k=6)
+    [inside] = index.search(["can you ship the tent"], k=6, intent="product_question")
+    assert {h.intent for h in anywhere} > {"product_question"}
+    assert {h.conversation_id for h in inside} == {"c2", "c4"}
+    assert all(h.intent == "product_question" for h in inside)
+    [unknown] = index.search(["can you ship the tent"], k=6, intent="no_such_intent")
+    assert unknown == []
+
+
+def test_intents_survive_save_and_load(tmp_path: Path, embedder: HashingEmbedder) -> None:
+    GroundingIndex.build(SAMPLE_PAIRS, embedder).save(tmp_path)
+    loaded = GroundingIndex.load(tmp_path, embedder)
+    [hits] = loaded.search(["how do I return boots"], k=1, intent="return_item")
+    assert hits[0].intent == "return_item" and hits[0].conversation_id == "c6"
