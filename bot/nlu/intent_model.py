@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 CONFIG_FILE = "intent_config.json"
 # Written by models trained with the nearest-neighbour vote, since removed.
 REMOVED_VOTE_FILE = "vote.json"
+HEAD_INITS = ("random", "prototype")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ class FineTuneConfig:
         precision: ``"auto"`` (bfloat16 autocast where the device has it natively, else
             float32), ``"fp32"`` or ``"bf16"`` (see :mod:`common.precision`).
         progress: Show a progress bar.
+        head_init: How each fresh intent head starts: ``"random"`` (PyTorch's default
+            initialisation) or ``"prototype"``: each intent's row is the mean direction
+            of its training examples under the pretrained encoder, scaled so that the
+            first logits are about ``PROTOTYPE_SCALE`` times a cosine similarity (a
+            nearest-centroid classifier that fine-tuning starts from).
     """
 
     epochs: int = 5
@@ -93,9 +99,12 @@ class FineTuneConfig:
     num_threads: int = 0
     precision: str = "auto"
     progress: bool = True
+    head_init: str = "random"
 
     def __post_init__(self) -> None:
         validate_precision(self.precision)
+        if self.head_init not in HEAD_INITS:
+            raise ConfigError(f"head_init must be one of {', '.join(HEAD_INITS)}")
         if self.epochs < 1 or self.batch_size < 1 or self.max_length < 8:
             raise ConfigError("epochs and batch_size must be >= 1 and max_length >= 8")
         if not isinstance(self.refit, bool):

@@ -42,6 +42,9 @@ from common.errors import TrainingDataError
 from common.precision import training_autocast, use_bf16
 from common.pretrained import minilm_path
 
+# First logits of a prototype-initialised head: this many times a cosine similarity.
+PROTOTYPE_SCALE = 10.0
+
 logger = logging.getLogger(__name__)
 
 
@@ -123,6 +126,40 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]
     ]
 
 
+def init_head_from_prototypes(
+    model: IntentEncoder,
+    encoded: Sequence[list[int]],
+    targets: torch.Tensor,
+    pad_id: int,
+    device: torch.device,
+    scale: float = PROTOTYPE_SCALE,
+) -> None:
+    """Start the intent head as a nearest-centroid classifier of the pretrained encoder.
+
+    Each intent's weight row becomes the normalised mean of its examples' unit sentence
+    vectors, divided by the examples' mean vector norm and multiplied by ``scale``, so a
+    first logit is about ``scale`` times the cosine of the message to the intent's centroid;
+    the biases start at zero. With few examples per intent this puts fine-tuning's start
+    where a prototype classifier already is, instead of at a random head.
+
+    Args:
+        model: The fresh model (its encoder pretrained).
+        encoded: Token ids of each training example.
+        targets: ``(n,)`` class index of each example.
+        pad_id: Padding token id.
+        device: The model's device.
+        scale: Logit scale of a cosine of 1.
+    """
+    _, vectors = predict_outputs(model, encoded, pad_id, device)
+    norms = vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    centroids = torch.zeros(model.head.out_features, vectors.shape[1])
+    centroids.index_add_(0, targets.cpu().long(), vectors / norms)
+    centroids = centroids / centroids.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    with torch.no_grad():
+        model.head.weight.copy_((centroids * scale / float(norms.mean())).to(device))
+        model.head.bias.zero_()
+
+
 def _train_model(
     model: IntentEncoder,
     encoded: Sequence[list[int]],
@@ -150,6 +187,8 @@ def _train_model(
     Returns:
         The mean loss of each epoch and the number of optimiser steps.
     """
+    if config.head_init == "prototype":
+        init_head_from_prototypes(model, encoded, targets, pad_id, device)
     steps_per_epoch = math.ceil(len(encoded) / config.batch_size)
     epochs = max(config.epochs, math.ceil(config.min_steps / max(steps_per_epoch, 1)))
     total_steps = steps_per_epoch * epochs

@@ -3,7 +3,7 @@ import torch
 
 from bot.nlu.intent_model import FineTuneConfig
 from bot.nlu.train_loop import fine_tune
-from common.errors import TrainingDataError
+from common.errors import ConfigError, TrainingDataError
 
 
 def test_fine_tune_rejects_a_single_intent():
@@ -76,3 +76,36 @@ def test_fine_tune_learns_in_both_precisions_and_keeps_fp32_weights(tiny_example
     assert result.precision == name
     assert result.losses[-1] < result.losses[0]
     assert {p.dtype for p in result.model.parameters()} == {torch.float32}
+
+
+def test_prototype_head_starts_as_a_nearest_centroid_classifier(tiny_examples):
+    from bot.nlu.batching import predict_outputs, tokenize
+    from bot.nlu.encoder import load_pretrained
+    from bot.nlu.train_loop import PROTOTYPE_SCALE, init_head_from_prototypes
+    from common.pretrained import minilm_path
+
+    texts, labels = tiny_examples
+    names = sorted(set(labels))
+    targets = torch.tensor([names.index(label) for label in labels])
+    model, tokenizer = load_pretrained(minilm_path(), len(names), 0.1)
+    encoded = tokenize(tokenizer, texts, 64)
+    device = torch.device("cpu")
+    random_logits, vectors = predict_outputs(model, encoded, 0, device)
+    init_head_from_prototypes(model, encoded, targets, 0, device)
+    logits, _ = predict_outputs(model, encoded, 0, device)
+    unit = torch.nn.functional.normalize(vectors, dim=1)
+    centroids = torch.stack([unit[targets == i].mean(0) for i in range(len(names))])
+    cosines = unit @ torch.nn.functional.normalize(centroids, dim=1).T
+    # The head ranks intents exactly as the cosine to each intent's centroid does...
+    assert torch.equal(logits.argmax(1), cosines.argmax(1))
+    assert (logits.argmax(1) == targets).float().mean() > 0.9
+    assert (random_logits.argmax(1) == targets).float().mean() < 0.9
+    # ... with logits of about PROTOTYPE_SCALE times that cosine.
+    ratio = logits / (cosines * vectors.norm(dim=1, keepdim=True) / vectors.norm(dim=1).mean())
+    assert torch.allclose(ratio, torch.full_like(ratio, PROTOTYPE_SCALE), rtol=1e-3)
+    assert torch.count_nonzero(model.head.bias) == 0
+
+
+def test_head_init_is_validated():
+    with pytest.raises(ConfigError, match="head_init"):
+        FineTuneConfig(head_init="zeros")
