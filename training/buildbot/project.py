@@ -383,7 +383,7 @@ rasa run --enable-api --endpoints endpoints.yml --credentials credentials.yml
 Measure it on the held-out conversations:
 
 ```bash
-python -m training.evaluate conversations --model models/ \\
+python -m training.evaluate conversations --model models/ --endpoints endpoints.yml \\
     --conversations heldout/conversations.jsonl --pairs {PAIRS} --out eval/
 ```
 
