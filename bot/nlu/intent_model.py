@@ -30,6 +30,7 @@ from bot.nlu.batching import predict_outputs, tokenize
 from bot.nlu.encoder import IntentEncoder, IntentModelMeta
 from bot.nlu.lexical import LexicalExpert
 from bot.nlu.ood import NeighbourGate
+from bot.nlu.sizing import HEAD_INITS
 from common.device import resolve_device
 from common.errors import ConfigError
 from common.precision import validate_precision
@@ -39,7 +40,6 @@ logger = logging.getLogger(__name__)
 CONFIG_FILE = "intent_config.json"
 # Written by models trained with the nearest-neighbour vote, since removed.
 REMOVED_VOTE_FILE = "vote.json"
-HEAD_INITS = ("random", "prototype")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ The rule (every threshold is a named constant below):
   its reference (a 5% quantile of fewer cannot be resolved), else off.
 - **Lexical expert:** ``lexical_weight`` 0.3 (chosen on Banking77 at full size); see
   :data:`SMALL_LEXICAL_WEIGHT` for small data.
+- **Head initialisation:** below 30 examples per intent (median), ``head_init:
+  prototype``: every fresh head (fold models included) starts as the pretrained encoder's
+  nearest-centroid classifier; above, ``random``. Chosen on Banking77 development splits
+  (77 intents, docs/benchmarks.md); not measured at full size, so larger data keep the
+  random head they were tuned with.
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ GATE_MIN_REFERENCES = 20
 GATE_QUANTILE = 0.05
 LEXICAL_WEIGHT = 0.3
 SMALL_LEXICAL_WEIGHT = 0.3
+# Below this median of examples per intent, start every head from the class prototypes.
+PROTOTYPE_BELOW_PER_INTENT = 30
+HEAD_INITS = ("random", "prototype")
 
 # Options the size rule may choose when they are "auto".
 SIZED_OPTIONS = (
@@ -65,6 +73,7 @@ SIZED_OPTIONS = (
     "refit",
     "ood_quantile",
     "lexical_weight",
+    "head_init",
 )
 
 
@@ -177,6 +186,11 @@ def validate_sized_options(options: Mapping[str, Any]) -> None:
     ):
         if name in options and not _is_auto(options[name]):
             _number(name, options[name], kind)
+    head_init = options.get("head_init", AUTO)
+    if not _is_auto(head_init) and head_init not in HEAD_INITS:
+        raise ConfigError(
+            f"head_init must be 'auto' or one of {', '.join(HEAD_INITS)}, got {head_init!r}"
+        )
     refit = options.get("refit", AUTO)
     if not _is_auto(refit) and not isinstance(refit, bool):
         raise ConfigError(f"refit must be 'auto', true or false, got {refit!r}")
@@ -258,5 +272,7 @@ def resolve(
     # Without calibration there is nothing to fit the lexical blend on: off.
     lexical_rule = {"cross_validation": SMALL_LEXICAL_WEIGHT, "holdout": LEXICAL_WEIGHT}
     out["lexical_weight"] = float(choose("lexical_weight", lexical_rule.get(method, 0.0)))
+    head_rule = "prototype" if size.per_intent < PROTOTYPE_BELOW_PER_INTENT else "random"
+    out["head_init"] = str(choose("head_init", head_rule))
     out.pop("calibration", None)
     return out, choices

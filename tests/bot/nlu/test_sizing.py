@@ -20,6 +20,7 @@ AUTOS = {
     "refit": AUTO,
     "ood_quantile": AUTO,
     "lexical_weight": AUTO,
+    "head_init": AUTO,
 }
 
 
@@ -49,6 +50,7 @@ def test_few_shot_data_is_calibrated_by_cross_validation_and_trains_longer():
     assert "calibration" not in options
     assert choices["calibration"] == {"value": "cross_validation", "source": "size rule"}
     assert choices["epochs"]["source"].startswith("size rule")
+    assert choices["head_init"] == {"value": "prototype", "source": "size rule"}
 
 
 def test_large_data_keeps_the_full_size_recipe():
@@ -56,6 +58,7 @@ def test_large_data_keeps_the_full_size_recipe():
     assert options["cv_folds"] == 0 and options["calibration_split"] == 0.1
     assert options["refit"] is True and options["epochs"] == 5
     assert (options["ood_quantile"], options["lexical_weight"]) == (0.05, 0.3)
+    assert options["head_init"] == "random"
     huge, _ = resolve(AUTOS, _size(1300))  # 100,100 examples: no second run
     assert huge["refit"] is False and huge["cv_folds"] == 0
 
@@ -81,12 +84,14 @@ def test_explicit_options_override_the_size_rule():
         "refit": False,
         "ood_quantile": 0.1,
         "lexical_weight": 0.0,
+        "head_init": "random",
     }
     options, choices = resolve(given, _size(5))
     assert options["epochs"] == 3 and options["min_steps"] == 40
     assert options["calibration_split"] == 0.2 and options["cv_folds"] == 0
     assert options["refit"] is False
     assert (options["ood_quantile"], options["lexical_weight"]) == (0.1, 0.0)
+    assert options["head_init"] == "random"
     assert all(c["source"] == "config" for k, c in choices.items() if k != "cv_folds")
     folds, _ = resolve({**AUTOS, "cv_folds": 5}, _size(5))
     assert folds["cv_folds"] == 5
@@ -119,3 +124,10 @@ def test_an_explicit_split_alone_says_hold_out_or_none():
 def test_bad_sized_options_are_clear_errors(options, message):
     with pytest.raises(ConfigError, match=message):
         validate_sized_options({**AUTOS, **options})
+
+
+def test_head_init_is_checked():
+    with pytest.raises(ConfigError, match="head_init"):
+        validate_sized_options({**AUTOS, "head_init": "zeros"})
+    options, _ = resolve({**AUTOS, "head_init": "prototype"}, _size(130))
+    assert options["head_init"] == "prototype"
