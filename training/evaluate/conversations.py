@@ -22,6 +22,10 @@ fallback no later answered turn resolved, else ``contained``.
 
 The **baseline**, in the same run, is a retrieval bot with no intents: each customer turn
 gets the agent reply of the nearest customer message of the training pairs (MiniLM cosine).
+It sends replies as they were written, placeholders included (``{{Order Number}}``), which
+no bot may send; the **sendable baseline** beside it takes the nearest reply that a
+customer may receive once :func:`common.placeholders.sanitise` removed its placeholders
+(the same rule as the bot's past-reply route, without intents or slots).
 The report (JSON and Markdown) has per-intent and per-outcome tables and the 20 worst
 conversations by mean similarity (ids and figures only, never texts).
 """
@@ -47,6 +51,7 @@ from bot.knowledge.outcome import ANSWER, DONT_KNOW, EXTRACT, knowledge_outcome
 from bot.nlg.past_reply import PAST_REPLY_KEY
 from common.embeddings import Embedder, encode_matrix
 from common.errors import TrainingDataError
+from common.placeholders import fill_slots, sanitise
 from training.ingest import Conversation, read_conversations
 
 logger = logging.getLogger(__name__)
@@ -139,6 +144,8 @@ class TurnResult:
         rouge_l: ROUGE-L F1 (0-1) of the same.
         baseline_cosine: The retrieval baseline's cosine.
         baseline_rouge_l: The retrieval baseline's ROUGE-L.
+        sendable_baseline_cosine: The cosine of the baseline limited to replies a customer
+            may receive (placeholders removed; replies that lose too much skipped).
 
     """
 
@@ -150,6 +157,7 @@ class TurnResult:
     rouge_l: float | None = None
     baseline_cosine: float | None = None
     baseline_rouge_l: float | None = None
+    sendable_baseline_cosine: float | None = None
 
 
 @dataclass
@@ -209,23 +217,43 @@ class RetrievalBaseline:
         customers: Past customer messages.
         replies: The agent replies to them.
         embedder: Sentence encoder.
+        sendable: Answer only with replies a customer may receive: each reply made safe by
+            :func:`common.placeholders.sanitise` (no slot to fill, since this bot has no
+            conversation state), the nearest such one. Off: the raw nearest reply,
+            placeholders included (the issue's baseline).
 
     """
 
     def __init__(
-        self, customers: Sequence[str], replies: Sequence[str], embedder: Embedder
+        self,
+        customers: Sequence[str],
+        replies: Sequence[str],
+        embedder: Embedder,
+        *,
+        sendable: bool = False,
     ) -> None:
         if not customers:
             raise TrainingDataError("the retrieval baseline needs past pairs")
-        self._replies = list(replies)
+        self._replies: list[str | None] = list(replies)
+        if sendable:
+            self._replies = [_sendable(r) for r in replies]
         self._embedder = embedder
         self._matrix = _unit(encode_matrix(embedder, list(customers)))
+        self._usable = np.array([r is not None for r in self._replies])
 
     def answer(self, texts: Sequence[str]) -> list[str]:
-        """The nearest past reply for each text."""
-        queries = _unit(encode_matrix(self._embedder, list(texts)))
-        nearest = np.argmax(queries @ self._matrix.T, axis=1)
-        return [self._replies[int(i)] for i in nearest]
+        """The nearest past reply (that can be sent, when ``sendable``) for each text."""
+        if not self._usable.any():
+            return ["" for _ in texts]
+        scores = _unit(encode_matrix(self._embedder, list(texts))) @ self._matrix.T
+        scores[:, ~self._usable] = -np.inf
+        nearest = np.argmax(scores, axis=1)
+        return [self._replies[int(i)] or "" for i in nearest]
+
+
+def _sendable(reply: str) -> str | None:
+    sanitised = sanitise(reply)
+    return fill_slots(sanitised, {}) if sanitised is not None else None
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
@@ -239,13 +267,15 @@ def score(
     ],
     embedder: Embedder,
     baseline: RetrievalBaseline | None,
+    sendable_baseline: RetrievalBaseline | None = None,
 ) -> list[ConversationResult]:
-    """Score every replayed turn against the agent's reply (and the baseline's).
+    """Score every replayed turn against the agent's reply (and the baselines').
 
     Args:
         replayed: The output of :func:`replay`.
         embedder: Sentence encoder for the cosine.
         baseline: The retrieval baseline, or None.
+        sendable_baseline: The retrieval baseline limited to sendable replies, or None.
 
     Returns:
         One result per conversation.
@@ -256,14 +286,19 @@ def score(
     scored = [t for t in flat if t[2]]
     bot_texts = [t[3].text for t in scored]
     references = [str(t[2]) for t in scored]
-    base_texts = baseline.answer([t[0] for t in scored]) if baseline and scored else []
+    questions = [t[0] for t in scored]
+    base_texts = baseline.answer(questions) if baseline and scored else []
+    safe_texts = sendable_baseline.answer(questions) if sendable_baseline and scored else []
     cos_bot: list[float] = []
     cos_base: list[float] = []
+    cos_safe: list[float] = []
     if scored:
         ref = _unit(encode_matrix(embedder, references))
         cos_bot = list(np.sum(_unit(encode_matrix(embedder, bot_texts)) * ref, axis=1))
         if base_texts:
             cos_base = list(np.sum(_unit(encode_matrix(embedder, base_texts)) * ref, axis=1))
+        if safe_texts:
+            cos_safe = list(np.sum(_unit(encode_matrix(embedder, safe_texts)) * ref, axis=1))
     index = 0
     results = []
     for conversation, turns in replayed:
@@ -279,6 +314,8 @@ def score(
                     turn.baseline_rouge_l = scorer.score(references[index], base_texts[index])[
                         "rougeL"
                     ].fmeasure
+                if safe_texts:
+                    turn.sendable_baseline_cosine = float(cos_safe[index])
                 index += 1
             result.turns.append(turn)
         result.outcome = conversation_outcome([t.outcome for t in result.turns])
@@ -302,6 +339,7 @@ def _summary(turns: Sequence[TurnResult]) -> dict[str, Any]:
         "rouge_l": _mean([t.rouge_l for t in turns]),
         "baseline_cosine": _mean([t.baseline_cosine for t in turns]),
         "baseline_rouge_l": _mean([t.baseline_rouge_l for t in turns]),
+        "sendable_baseline_cosine": _mean([t.sendable_baseline_cosine for t in turns]),
         "outcomes": dict(sorted(Counter(t.outcome for t in turns).items())),
     }
 
@@ -356,7 +394,8 @@ def report_markdown(report: dict[str, Any]) -> str:
     """The Markdown version of :func:`build_report`."""
     header = (
         "| {key} | turns | intent acc. % | cosine | ROUGE-L | baseline cosine | "
-        "baseline ROUGE-L | outcomes |\n|---|---:|---:|---:|---:|---:|---:|---|"
+        "baseline ROUGE-L | sendable baseline cosine | outcomes |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|"
     )
 
     def row(name: str, s: dict[str, Any]) -> str:
@@ -364,7 +403,8 @@ def report_markdown(report: dict[str, Any]) -> str:
         return (
             f"| {name} | {s['turns']} | {_fmt(s['intent_accuracy'], True)} | "
             f"{_fmt(s['cosine'])} | {_fmt(s['rouge_l'])} | {_fmt(s['baseline_cosine'])} | "
-            f"{_fmt(s['baseline_rouge_l'])} | {outcomes} |"
+            f"{_fmt(s['baseline_rouge_l'])} | {_fmt(s.get('sendable_baseline_cosine'))} | "
+            f"{outcomes} |"
         )
 
     lat = report["latency_ms"]
@@ -522,21 +562,21 @@ def evaluate_conversations(
         from common.embeddings import MiniLMEmbedder
 
         embedder = MiniLMEmbedder()
-    baseline = None
+    baseline = sendable_baseline = None
     if config.pairs is not None:
         from bot.nlg.generation.pairs import read_pairs
 
         pairs = read_pairs(config.pairs)
-        baseline = RetrievalBaseline(
-            [p.customer for p in pairs], [p.agent for p in pairs], embedder
-        )
+        customers, replies = [p.customer for p in pairs], [p.agent for p in pairs]
+        baseline = RetrievalBaseline(customers, replies, embedder)
+        sendable_baseline = RetrievalBaseline(customers, replies, embedder, sendable=True)
 
     async def run() -> list[Any]:
         chosen = bot or await RasaAgentBot.load(config.model, config.actions_url, config.endpoints)
         return await replay(conversations, chosen)
 
     replayed = asyncio.run(run())
-    results = score(replayed, embedder, baseline)
+    results = score(replayed, embedder, baseline, sendable_baseline)
     report = build_report(results, config.model.name)
     config.out.mkdir(parents=True, exist_ok=True)
     (config.out / "conversations.json").write_text(

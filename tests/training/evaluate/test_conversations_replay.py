@@ -141,3 +141,21 @@ def test_replay_scores_turns_and_counts_outcomes(tmp_path: Path):
     assert markdown == report_markdown(report)
     assert "how do I return boots" not in markdown  # ids and figures only
     assert json.loads((tmp_path / "out" / "conversations.json").read_text())["conversations"] == 3
+
+
+def test_the_sendable_baseline_never_answers_with_a_placeholder():
+    from training.evaluate.conversations import RetrievalBaseline
+
+    customers = ["where is my order", "where is my order now", "do you sell tents"]
+    replies = [
+        "Call {{Support Phone}} and quote {{Order Number}}.",
+        "Orders ship within two days.",
+        "Yes, we sell tents.",
+    ]
+    embedder = BagOfWordsEmbedder()
+    raw = RetrievalBaseline(customers, replies, embedder)
+    safe = RetrievalBaseline(customers, replies, embedder, sendable=True)
+    assert raw.answer(["where is my order"]) == [replies[0]]
+    assert safe.answer(["where is my order", "tents?"]) == [replies[1], replies[2]]
+    nothing = RetrievalBaseline(["a b"], ["Hi [PERSON_1]!"], embedder, sendable=True)
+    assert nothing.answer(["a b"]) == [""]
