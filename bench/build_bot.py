@@ -8,7 +8,10 @@ baseline in the same run. ``--intents N`` keeps the N most frequent intents (a s
 written to a temporary CSV) to bound the time on a shared CPU.
 
 Usage:
-    .venv/bin/python bench/build_bot.py [--intents 0] [--keep DIR] [--limit 0]
+    .venv/bin/python bench/build_bot.py [--intents 0] [--keep DIR] [--limit 0] [--replay-only]
+
+``--replay-only`` (with ``--keep``) replays again with the bot a previous run built and
+trained in that folder; the build and training times are then not measured (null).
 
 Prints the replay report and writes ``bench/results/build_bot.json``.
 """
@@ -56,7 +59,14 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0, help="replay only N conversations")
     parser.add_argument("--keep", type=Path, help="build into this folder and keep it")
     parser.add_argument("--data", type=Path, default=BITEXT, help="the Bitext CSV")
+    parser.add_argument(
+        "--replay-only", action="store_true", help="reuse the bot trained in --keep"
+    )
     args = parser.parse_args()
+    if args.replay_only and not (
+        args.keep and (args.keep / "bitext-bot" / "models" / "bot.tar.gz").is_file()
+    ):
+        parser.error("--replay-only needs --keep DIR with a bot a previous run trained")
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -72,19 +82,20 @@ def main() -> int:
         data = work / "bitext_subset.csv"
         intents = _subset(args.data, data, args.intents)
         bot = work / "bitext-bot"
-        times = {
-            "build_bot_s": _timed(
+        times: dict[str, float | None] = {"build_bot_s": None, "rasa_train_s": None}
+        if not args.replay_only:
+            times["build_bot_s"] = _timed(
                 [python, "-m", "training", "build-bot", "--input", str(data), "--out", str(bot)]
                 + ["--name", "Bitext", "--drop-conflicts", "--drop-thin-intents"],
                 ROOT,
                 env,
             )
-        }
-        times["rasa_train_s"] = _timed(
-            [rasa, "train", "--domain", "domain", "--out", "models", "--fixed-model-name", "bot"],
-            bot,
-            env,
-        )
+            times["rasa_train_s"] = _timed(
+                [rasa, "train", "--domain", "domain", "--out", "models"]
+                + ["--fixed-model-name", "bot"],
+                bot,
+                env,
+            )
         times["replay_s"] = _timed(
             [python, "-m", "training.evaluate", "conversations", "--model", "models/bot.tar.gz"]
             + ["--conversations", "heldout/conversations.jsonl", "--endpoints", "endpoints.yml"]
@@ -100,7 +111,7 @@ def main() -> int:
         "intents": intents,
         "rows": sum(intents.values()),
         "routes": build["routes"],
-        "times": {k: round(v, 1) for k, v in times.items()},
+        "times": {k: None if v is None else round(v, 1) for k, v in times.items()},
         "replay": report,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
