@@ -59,6 +59,15 @@ _ASKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 _HOW_MANY = re.compile(
     r"\bhow many (?:people|guests|persons|tickets|seats|adults)\b", re.IGNORECASE
 )
+# A request to confirm what the bot or the screen shows ("Is the order correct on the
+# screen?", "Just confirm the order all looks correct", "Let me know if that looks right").
+# Its own wording is a request, so it needs no question mark or "please".
+_CONFIRM = re.compile(
+    r"\b(?:confirm|double-?check|verify|make sure|let me know if|check (?:if|whether|that|on))"
+    r"\b[^.?!]{0,80}?\b(?:correct|right|accurate|ok(?:ay)?|good)\b"
+    r"|\b(?:is|does|do|are)\b[^.?!]{0,60}?\b(?:correct|right|accurate)\b[^.?!]{0,30}\?",
+    re.IGNORECASE,
+)
 _HANDOFF = re.compile(
     r"\b(?:transfer(?:ring)? you|connect(?:ing)? you (?:with|to)|escalat(?:e|ed|ing)|"
     r"pass(?:ing)? (?:you|this|your (?:case|request|query)) (?:on |over )?to|"
@@ -74,7 +83,9 @@ def asked_slot(reply: str) -> str | None:
     """Return the slot a reply asks the customer for, or None.
 
     Only replies with a question mark, or a polite request ("please send your order
-    number."), count; the first slot pattern that matches wins.
+    number."), count; the first slot pattern that matches wins. A request to confirm what
+    the customer sees ("Is the order correct on the screen?") asks for ``confirmation``
+    when no other slot is asked for.
 
     Args:
         reply: A redacted agent reply.
@@ -84,14 +95,13 @@ def asked_slot(reply: str) -> str | None:
 
     """
     lowered = reply.lower()
-    if "?" not in reply and "please" not in lowered:
-        return None
-    if _HOW_MANY.search(reply):
-        return "party_size"
-    for slot, pattern in _ASKS:
-        if pattern.search(reply):
-            return slot
-    return None
+    if "?" in reply or "please" in lowered:
+        if _HOW_MANY.search(reply):
+            return "party_size"
+        for slot, pattern in _ASKS:
+            if pattern.search(reply):
+                return slot
+    return "confirmation" if _CONFIRM.search(reply) else None
 
 
 def is_handoff(reply: str) -> bool:

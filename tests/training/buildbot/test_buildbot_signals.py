@@ -58,6 +58,14 @@ def test_sanitise_refuses_a_reply_that_is_mostly_placeholder_sentences():
         ("Please share your tracking number so I can look.", "tracking_number"),
         ("Your order number is on the confirmation email.", None),
         ("Returns are free within 30 days.", None),
+        # Agents who ask the customer to confirm what they see (Taskmaster-4's coffee bar).
+        ("Is the order correct on the screen?", "confirmation"),
+        ("OK. Just confirm the order all looks correct and I'll send it off.", "confirmation"),
+        ("Let me know if that looks right and I will send your order.", "confirmation"),
+        ("Can you make sure that is the correct order?", "confirmation"),
+        ("Could you confirm your order number is correct?", "order_number"),
+        ("Your order is correct and will be ready shortly.", None),
+        ("That's right, we open at nine.", None),
     ],
 )
 def test_asked_slot(reply, slot):
