@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 import torch
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import ActiveLoop, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
@@ -344,7 +344,11 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
         message = (latest.text if latest else None) or ""
         if index is None or not message.strip() or message.startswith("/"):
             return await self._generated(utter_action, tracker, output_channel, **kwargs)
+        # A message that answered a form's question is a slot value, not an intent: it is
+        # matched against every customer's answer, whatever intent NLU gave it.
         intent = (latest.intent or {}).get("name") if latest else None
+        if answered_a_form(tracker):
+            intent = None
         customer_texts = [
             t.text
             for t in recent_turns(tracker, self.settings.context_turns)
@@ -482,6 +486,23 @@ def adapted_dict(adapted: AdaptedReply) -> dict[str, Any]:
         "html": adapted.html,
         "shortened": adapted.shortened,
     }
+
+
+def answered_a_form(tracker: DialogueStateTracker) -> bool:
+    """Whether a form (an active loop) handled the latest user message.
+
+    Args:
+        tracker: The conversation.
+
+    Returns:
+        True when an active-loop event follows the latest user message.
+    """
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, ActiveLoop):
+            return True
+    return False
 
 
 def recent_turns(tracker: DialogueStateTracker, limit: int) -> list[Turn]:

@@ -17,6 +17,10 @@ A past reply is sent only when it is safe:
 - the generator's PII guard passes (no personal data the customer did not give).
 
 The first of the ``candidates`` nearest replies that passes is sent.
+
+After a form (the customer answered the bot's question, "yes, that's right" or an order
+number), the NLG endpoint searches without an intent: the answer is matched against other
+customers' answers to the same question, and the agents' replies to them.
 """
 
 from __future__ import annotations

@@ -32,9 +32,10 @@ a candidate at all.
    sendable);
 5. ``generation`` (or ``knowledge``): no reply can be sent at all.
 
-After a slot request, replies that disagree go to ``knowledge`` or ``generation``: the
-customer's answer to the question (an order number) says nothing a past reply could be
-matched on.
+After a slot request, replies that disagree go to ``knowledge`` (with a knowledge base) or
+to ``past_reply``: the customer's answer is matched against other customers' answers to
+the question (the NLG endpoint searches without an intent after a form), and the agents'
+reply to the nearest one is sent, its slots filled.
 """
 
 from __future__ import annotations
@@ -338,9 +339,8 @@ def plan_intent(
     if asks:
         slot, count = asks.most_common(1)[0]
         if count / total >= config.slot_share:
-            return _slot_plan(
-                intent, flows, slot, count, embedder, config, questions, fallback_route
-            )
+            after_route = KNOWLEDGE if knowledge else PAST_REPLY
+            return _slot_plan(intent, flows, slot, count, embedder, config, questions, after_route)
     choice = choose_reply([f.opener.agent for f in flows], embedder, config)
     left_out = _left_out(choice)
     if choice.text is None:

@@ -283,3 +283,30 @@ def test_past_reply_settings_are_checked() -> None:
     )
     assert settings.past_reply_for == ("utter_past_reply",)
     assert settings.past_reply_settings().candidates == 3
+
+
+async def test_after_a_form_the_past_reply_search_ignores_the_intent(domain: Domain) -> None:
+    from rasa.shared.core.events import ActiveLoop
+
+    from bot.nlg.endpoint import answered_a_form
+
+    generator = IndexedGenerator()
+    nlg = _nlg(
+        domain,
+        generator,
+        generate_for=[],
+        past_reply_for=["utter_generated"],
+        past_reply={"min_score": 0.1},
+    )
+    # "can you ship the tent to canada" labelled product_question: inside that intent the nearest
+    # reply is a tent answer; answering a form, the shipping answer is found.
+    tracker = _tracker("web", "can you ship the tent to canada")
+    assert not answered_a_form(tracker)
+    inside = await nlg.generate("utter_generated", tracker, "rest")
+    assert inside is not None and inside["past_reply"]["intent"] == "product_question"
+    tracker.update(ActionExecuted("order_form"))
+    tracker.update(ActiveLoop(None))
+    assert answered_a_form(tracker)
+    anywhere = await nlg.generate("utter_generated", tracker, "rest")
+    assert anywhere is not None and anywhere["past_reply"]["intent"] is None
+    assert anywhere["past_reply"]["conversation_id"] in {"c1", "c5"}

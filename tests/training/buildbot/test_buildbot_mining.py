@@ -114,13 +114,14 @@ def test_agents_asking_first_make_a_slot_request_with_their_question_and_next_re
     )
 
 
-def test_slot_request_whose_replies_after_the_question_disagree_is_answered_by_generation():
+def test_slot_request_whose_replies_after_the_question_disagree_gets_past_replies():
     ask = "Could you give me your order number?"
     afters = ["It shipped today.", "We refunded it yesterday.", "The courier lost it, sorry."]
     flows = _flows(*[(("order question", ask), ("[ORDER_ID_1]", a)) for a in afters])
     plan = _plan(flows)
     assert plan.route == SLOT_REQUEST
-    assert plan.after_slot == GENERATION
+    assert plan.after_slot == PAST_REPLY
+    assert _plan(flows, knowledge=True).after_slot == KNOWLEDGE
 
 
 def test_intents_agents_hand_over_go_to_the_handoff():
