@@ -1,4 +1,9 @@
-"""End to end on Bitext: ``build-bot``, ``rasa train`` and the replay of held-out conversations.
+"""End to end: ``build-bot``, ``rasa train`` and the replay of held-out conversations.
+
+``--dataset bitext`` (the default) reads the shared Bitext CSV (labelled single-turn
+request/reply pairs); ``--dataset taskmaster4`` reads the shared Taskmaster-4 folder
+(1,000 unlabelled multi-turn coffee-ordering conversations: build-bot discovers the
+intents and, with ``--accept-proposals``, uses them without review).
 
 Each stage runs as a child process (as a user would run it) and is timed: build-bot on the
 shared Bitext CSV (request/reply pairs with intents; read from ``../shared/datasets``, never
@@ -8,12 +13,14 @@ baseline in the same run. ``--intents N`` keeps the N most frequent intents (a s
 written to a temporary CSV) to bound the time on a shared CPU.
 
 Usage:
-    .venv/bin/python bench/build_bot.py [--intents 0] [--keep DIR] [--limit 0] [--replay-only]
+    .venv/bin/python bench/build_bot.py [--dataset bitext|taskmaster4] [--intents 0] [--keep DIR]
+        [--limit 0] [--replay-only]
 
 ``--replay-only`` (with ``--keep``) replays again with the bot a previous run built and
 trained in that folder; the build and training times are then not measured (null).
 
-Prints the replay report and writes ``bench/results/build_bot.json``.
+Prints the replay report and writes ``bench/results/build_bot.json`` (Taskmaster-4:
+``build_bot_taskmaster4.json``).
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BITEXT = ROOT.parent / "shared" / "datasets" / "bitext_support" / "bitext_support_qa.csv"
-RESULTS = ROOT / "bench" / "results" / "build_bot.json"
+TASKMASTER = ROOT.parent / "shared" / "datasets" / "taskmaster4"
+RESULTS = ROOT / "bench" / "results"
 
 
 def _subset(source: Path, target: Path, top: int) -> dict[str, int]:
@@ -58,13 +66,18 @@ def main() -> int:
     parser.add_argument("--intents", type=int, default=0, help="N most frequent intents (0: all)")
     parser.add_argument("--limit", type=int, default=0, help="replay only N conversations")
     parser.add_argument("--keep", type=Path, help="build into this folder and keep it")
-    parser.add_argument("--data", type=Path, default=BITEXT, help="the Bitext CSV")
+    parser.add_argument("--dataset", choices=["bitext", "taskmaster4"], default="bitext")
+    parser.add_argument("--data", type=Path, help="the Bitext CSV or the Taskmaster-4 folder")
     parser.add_argument(
         "--replay-only", action="store_true", help="reuse the bot trained in --keep"
     )
     args = parser.parse_args()
+    taskmaster = args.dataset == "taskmaster4"
+    source = args.data or (TASKMASTER if taskmaster else BITEXT)
+    if taskmaster and args.intents:
+        parser.error("--intents applies to the labelled Bitext CSV only")
     if args.replay_only and not (
-        args.keep and (args.keep / "bitext-bot" / "models" / "bot.tar.gz").is_file()
+        args.keep and (args.keep / f"{args.dataset}-bot" / "models" / "bot.tar.gz").is_file()
     ):
         parser.error("--replay-only needs --keep DIR with a bot a previous run trained")
     env = {
@@ -79,14 +92,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        data = work / "bitext_subset.csv"
-        intents = _subset(args.data, data, args.intents)
-        bot = work / "bitext-bot"
+        if taskmaster:
+            data, intents, extra = source, {}, ["--accept-proposals"]
+        else:
+            data, extra = work / "bitext_subset.csv", []
+            intents = _subset(source, data, args.intents)
+        bot = work / f"{args.dataset}-bot"
         times: dict[str, float | None] = {"build_bot_s": None, "rasa_train_s": None}
         if not args.replay_only:
             times["build_bot_s"] = _timed(
                 [python, "-m", "training", "build-bot", "--input", str(data), "--out", str(bot)]
-                + ["--name", "Bitext", "--drop-conflicts", "--drop-thin-intents"],
+                + ["--name", args.dataset.capitalize(), "--drop-conflicts", "--drop-thin-intents"]
+                + extra,
                 ROOT,
                 env,
             )
@@ -107,15 +124,20 @@ def main() -> int:
         report = json.loads((bot / "eval" / "conversations.json").read_text())
         build = json.loads((bot / "build_report.json").read_text())
     result = {
-        "dataset": "bitext_support_qa.csv",
-        "intents": intents,
-        "rows": sum(intents.values()),
+        "dataset": source.name,
+        "intents": intents or {i["intent"]: i["conversations"] for i in build["intents"]},
+        "rows": sum(intents.values()) if intents else build["conversations"],
         "routes": build["routes"],
+        "plans": [
+            {k: i.get(k) for k in ("intent", "conversations", "route", "slot", "after_slot")}
+            for i in build["intents"]
+        ],
         "times": {k: None if v is None else round(v, 1) for k, v in times.items()},
         "replay": report,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out = RESULTS / ("build_bot.json" if not taskmaster else "build_bot_taskmaster4.json")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     sys.stdout.write(json.dumps({k: v for k, v in result.items() if k != "replay"}, indent=2))
     sys.stdout.write("\n")
     return 0
