@@ -24,7 +24,7 @@ a candidate at all.
 2. ``slot_request``: agents' first reply asked for the same thing (an order number) in at
    least ``slot_share`` of the conversations, or the chosen response needs a slot; the bot
    asks with the agents' most typical question, then answers with the agents' most typical
-   reply after it (or a generated one when those disagree);
+   reply after it (or the past-reply or knowledge route when those disagree, see below);
 3. ``response``: a cohesive, sendable response;
 4. the replies disagree too much (low cohesion): ``knowledge`` with a knowledge base, else
    ``past_reply``: the bot answers with the agents' reply to the nearest past question of
@@ -157,7 +157,7 @@ class IntentPlan:
         slot: The slot asked for (slot request only).
         question: The question that asks for it.
         after_slot: Slot request only: how the bot answers once the slot is given
-            (``response`` with :attr:`response`, else ``knowledge`` or ``generation``).
+            (``response`` with :attr:`response`, else ``knowledge`` or ``past_reply``).
         left_out: What was not used, and why.
 
     """
