@@ -12,7 +12,8 @@ that point:
   extracted; an honest "I don't know" counts as a fallback), ``past_reply`` (a reply with
   ``past_reply`` metadata: the agents' reply to the nearest past question,
   :mod:`bot.nlg.past_reply`), ``generated`` (``utter_generated``, or ``utter_past_reply``
-  when no past reply could be sent), ``fallback`` (``nlu_fallback``, ``action_default_fallback``,
+  when no past reply could be sent), ``fallback`` (``nlu_fallback`` unless a form took the
+  message as its answer, ``action_default_fallback``,
   ``utter_default``, ``utter_ask_rephrase``, or no reply at all), else ``answered``;
 - **latency** of the whole turn.
 
@@ -81,6 +82,9 @@ class BotTurn:
         knowledge: The ``knowledge.outcome`` of its knowledge reply (``answer``,
             ``extract``, ``dont_know``...), when it answered from the knowledge base.
         past_reply: Whether a reply was a past agent reply (``past_reply`` metadata).
+        form: Whether a form (an active loop) took the message: it answered the bot's
+            question, so its NLU intent (often ``nlu_fallback`` for "it's 40417") says
+            nothing about whether the bot understood it.
 
     """
 
@@ -89,6 +93,7 @@ class BotTurn:
     actions: tuple[str, ...]
     knowledge: str | None = None
     past_reply: bool = False
+    form: bool = False
 
     @property
     def text(self) -> str:
@@ -117,7 +122,9 @@ def turn_outcome(turn: BotTurn) -> str:
         return PAST_REPLY
     if "utter_generated" in turn.actions or "utter_past_reply" in turn.actions:
         return GENERATED
-    if turn.intent == "nlu_fallback" or FALLBACK_ACTIONS & set(turn.actions) or not turn.text:
+    if FALLBACK_ACTIONS & set(turn.actions) or not turn.text:
+        return FALLBACK
+    if turn.intent == "nlu_fallback" and not turn.form:
         return FALLBACK
     return ANSWERED
 
@@ -489,18 +496,20 @@ class RasaAgentBot:
 
     async def respond(self, sender_id: str, text: str) -> BotTurn:
         """Send one message and read the bot's turn back from the tracker."""
-        from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+        from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
 
         messages = await self._agent.handle_text(text, sender_id=sender_id) or []
         tracker = await self._agent.tracker_store.retrieve(sender_id)
         intent = None
         knowledge = None
         past_reply = False
+        form = False
         actions: list[str] = []
         for event in reversed(tracker.events if tracker else []):
             if isinstance(event, UserUttered):
                 intent = (event.intent or {}).get("name")
                 break
+            form = form or isinstance(event, ActiveLoop)
             if isinstance(event, ActionExecuted) and event.action_name != "action_listen":
                 actions.append(str(event.action_name))
             if isinstance(event, BotUttered):
@@ -508,7 +517,7 @@ class RasaAgentBot:
                     knowledge = knowledge_outcome(event.metadata)
                 past_reply = past_reply or PAST_REPLY_KEY in (event.metadata or {})
         texts = tuple(str(m.get("text") or "") for m in messages)
-        return BotTurn(texts, intent, tuple(reversed(actions)), knowledge, past_reply)
+        return BotTurn(texts, intent, tuple(reversed(actions)), knowledge, past_reply, form)
 
 
 @dataclass(frozen=True)

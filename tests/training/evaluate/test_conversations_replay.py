@@ -46,6 +46,12 @@ from training.evaluate.conversations import (
         # The past-reply route: a past agent reply, or a generation when none was sendable.
         (BotTurn(("Taped.",), "q", ("utter_past_reply",), None, True), PAST_REPLY),
         (BotTurn(("Written.",), "q", ("utter_past_reply",)), GENERATED),
+        # A form took the answer ("it's 40417"): answered, whatever NLU called it.
+        (
+            BotTurn(("Order 40417 shipped.",), "nlu_fallback", ("o_form", "utter_o"), form=True),
+            ANSWERED,
+        ),
+        (BotTurn(("Sorry?",), "nlu_fallback", ("utter_o",)), FALLBACK),
     ],
 )
 def test_turn_outcome(turn, outcome):
