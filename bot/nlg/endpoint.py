@@ -33,18 +33,19 @@ For every response Rasa asks for, :class:`ChannelAwareNLG`:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 import torch
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActiveLoop, BotUttered, UserUttered
+from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
@@ -67,6 +68,7 @@ from bot.nlg.past_reply import (
     PastReply,
     PastReplySettings,
     PiiGuard,
+    answered_a_form,
     find_past_reply,
 )
 from common.conversation import Role, Turn
@@ -158,14 +160,12 @@ class NLGSettings:
             "knowledge_for": set(settings.knowledge_for),
             "past_reply_for": set(settings.past_reply_for),
         }
-        names = sorted(lists)
-        for i, first in enumerate(names):
-            for second in names[i + 1 :]:
-                both = lists[first] & lists[second]
-                if both:
-                    raise ConfigError(
-                        f"nlg endpoint: {sorted(both)} listed under both {first} and {second}"
-                    )
+        for first, second in itertools.combinations(sorted(lists), 2):
+            both = lists[first] & lists[second]
+            if both:
+                raise ConfigError(
+                    f"nlg endpoint: {sorted(both)} listed under both {first} and {second}"
+                )
         settings.gate_config()
         settings.past_reply_settings()
         return settings
@@ -224,6 +224,7 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
     ) -> None:
         super().__init__(domain.responses if domain else {})
         self.settings = NLGSettings.from_endpoint(endpoint_config)
+        self._past_reply_settings = self.settings.past_reply_settings()
         self._registry = registry or generator_registry()
         self._knowledge_responder: KnowledgeResponder | None = None
         self._executor = ThreadPoolExecutor(
@@ -346,26 +347,20 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
             return await self._generated(utter_action, tracker, output_channel, **kwargs)
         # A message that answered a form's question is a slot value, not an intent: it is
         # matched against every customer's answer, whatever intent NLU gave it.
-        intent = (latest.intent or {}).get("name") if latest else None
-        if answered_a_form(tracker):
-            intent = None
-        customer_texts = [
-            t.text
-            for t in recent_turns(tracker, self.settings.context_turns)
-            if t.role is Role.CUSTOMER
-        ] + [message]
+        intent = None if answered_a_form(tracker) else (latest.intent or {}).get("name")
         guard: PiiGuard | None = getattr(generator, "guardrails", None)
+        search = partial(
+            find_past_reply,
+            index,
+            message,
+            intent=intent,
+            slots=tracker.current_slot_values(),
+            customer_texts=[*earlier_customer_texts(tracker, self.settings.context_turns), message],
+            guard=guard,
+            settings=self._past_reply_settings,
+        )
         try:
-            found: PastReply | None = await self._in_worker(
-                _find_past_reply,
-                index,
-                message,
-                intent,
-                tracker.current_slot_values(),
-                customer_texts,
-                guard,
-                self.settings.past_reply_settings(),
-            )
+            found: PastReply | None = await self._in_worker(search)
         except asyncio.TimeoutError:
             logger.warning("Past-reply search timed out for %s.", tracker.sender_id)
             return await self._fallback(tracker, output_channel, None, ["timeout"], **kwargs)
@@ -424,11 +419,7 @@ class ChannelAwareNLG(TemplatedNaturalLanguageGenerator):
         metadata = tracker.latest_message.metadata if tracker.latest_message else None
         channel = channel_from(metadata, output_channel, known=list(self.styles))
         tone = self.styles[channel].tone
-        earlier = [
-            t.text
-            for t in recent_turns(tracker, self.settings.context_turns)
-            if t.role is Role.CUSTOMER
-        ]
+        earlier = earlier_customer_texts(tracker, self.settings.context_turns)
         try:
             answer = await self._in_worker(responder.answer, message, channel, tone, earlier)
         except asyncio.TimeoutError:
@@ -488,21 +479,9 @@ def adapted_dict(adapted: AdaptedReply) -> dict[str, Any]:
     }
 
 
-def answered_a_form(tracker: DialogueStateTracker) -> bool:
-    """Whether a form (an active loop) handled the latest user message.
-
-    Args:
-        tracker: The conversation.
-
-    Returns:
-        True when an active-loop event follows the latest user message.
-    """
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            return False
-        if isinstance(event, ActiveLoop):
-            return True
-    return False
+def earlier_customer_texts(tracker: DialogueStateTracker, limit: int) -> list[str]:
+    """Return what the customer wrote among :func:`recent_turns`, oldest first."""
+    return [t.text for t in recent_turns(tracker, limit) if t.role is Role.CUSTOMER]
 
 
 def recent_turns(tracker: DialogueStateTracker, limit: int) -> list[Turn]:
@@ -548,26 +527,6 @@ def _with_generation(
         )
     response[GENERATION_KEY] = info
     return response
-
-
-def _find_past_reply(
-    index: GroundingIndex,
-    message: str,
-    intent: str | None,
-    slots: dict[str, Any],
-    customer_texts: list[str],
-    guard: PiiGuard | None,
-    settings: PastReplySettings,
-) -> PastReply | None:
-    return find_past_reply(
-        index,
-        message,
-        intent=intent,
-        slots=slots,
-        customer_texts=customer_texts,
-        guard=guard,
-        settings=settings,
-    )
 
 
 def _run_generator(

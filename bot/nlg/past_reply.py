@@ -30,6 +30,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from rasa.shared.core.events import ActiveLoop, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
 from bot.nlg.generation.grounding import GroundingIndex
 from common.errors import ConfigError
 from common.placeholders import fill_slots, sanitise
@@ -103,6 +106,27 @@ class PastReply:
             "rank": self.rank,
             "dropped_sentences": self.dropped_sentences,
         }
+
+
+def answered_a_form(tracker: DialogueStateTracker) -> bool:
+    """Whether a form (an active loop) handled the latest user message.
+
+    Such a message answered the bot's question: it is a slot value, whatever intent NLU
+    gave it. The NLG endpoint then searches past replies without an intent, and the
+    conversation replay does not count the turn as a fallback.
+
+    Args:
+        tracker: The conversation.
+
+    Returns:
+        True when an active-loop event follows the latest user message.
+    """
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, ActiveLoop):
+            return True
+    return False
 
 
 def find_past_reply(

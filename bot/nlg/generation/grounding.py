@@ -73,13 +73,14 @@ class GroundingIndex:
         self._entries = list(entries)
         self._embeddings = embeddings.astype(np.float32)
         self._intents = np.array([e.intent or "" for e in self._entries], dtype=object)
+        self._intent_set = frozenset(e.intent for e in self._entries if e.intent)
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def intents(self) -> set[str]:
+    def intents(self) -> frozenset[str]:
         """Return the intent labels the indexed pairs carry."""
-        return {entry.intent for entry in self._entries if entry.intent}
+        return self._intent_set
 
     def conversation_ids(self) -> set[str]:
         """Return the conversations whose replies are indexed (the training conversations)."""
@@ -152,7 +153,7 @@ class GroundingIndex:
             for index in np.argsort(-row):
                 entry = self._entries[int(index)]
                 score = float(row[index])
-                if not score >= min_score or len(hits) >= k:
+                if score < min_score or len(hits) >= k:
                     break
                 if entry.conversation_id == skip or entry.reply in replies:
                     continue

@@ -288,7 +288,7 @@ def test_past_reply_settings_are_checked() -> None:
 async def test_after_a_form_the_past_reply_search_ignores_the_intent(domain: Domain) -> None:
     from rasa.shared.core.events import ActiveLoop
 
-    from bot.nlg.endpoint import answered_a_form
+    from bot.nlg.past_reply import answered_a_form
 
     generator = IndexedGenerator()
     nlg = _nlg(
