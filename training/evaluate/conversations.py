@@ -49,7 +49,7 @@ import numpy as np
 from rouge_score import rouge_scorer
 
 from bot.knowledge.outcome import ANSWER, DONT_KNOW, EXTRACT, knowledge_outcome
-from bot.nlg.past_reply import PAST_REPLY_KEY
+from bot.nlg.past_reply import PAST_REPLY_KEY, answered_a_form
 from common.embeddings import Embedder, encode_matrix
 from common.errors import TrainingDataError
 from common.placeholders import fill_slots, sanitise
@@ -220,42 +220,37 @@ async def replay(
 class RetrievalBaseline:
     """Answers with the agent reply of the nearest past customer message (no intents).
 
+    :meth:`answer` gives two baselines from one search: the raw nearest reply,
+    placeholders included (the issue's baseline), and the nearest reply a customer may
+    receive, made safe by :func:`common.placeholders.sanitise` (no slot to fill, since this
+    bot has no conversation state).
+
     Args:
         customers: Past customer messages.
         replies: The agent replies to them.
         embedder: Sentence encoder.
-        sendable: Answer only with replies a customer may receive: each reply made safe by
-            :func:`common.placeholders.sanitise` (no slot to fill, since this bot has no
-            conversation state), the nearest such one. Off: the raw nearest reply,
-            placeholders included (the issue's baseline).
 
     """
 
     def __init__(
-        self,
-        customers: Sequence[str],
-        replies: Sequence[str],
-        embedder: Embedder,
-        *,
-        sendable: bool = False,
+        self, customers: Sequence[str], replies: Sequence[str], embedder: Embedder
     ) -> None:
         if not customers:
             raise TrainingDataError("the retrieval baseline needs past pairs")
-        self._replies: list[str | None] = list(replies)
-        if sendable:
-            self._replies = [_sendable(r) for r in replies]
+        self._replies = list(replies)
+        self._sendable = [_sendable(r) for r in replies]
+        self._usable = np.array([r is not None for r in self._sendable])
         self._embedder = embedder
         self._matrix = _unit(encode_matrix(embedder, list(customers)))
-        self._usable = np.array([r is not None for r in self._replies])
 
-    def answer(self, texts: Sequence[str]) -> list[str]:
-        """The nearest past reply (that can be sent, when ``sendable``) for each text."""
-        if not self._usable.any():
-            return ["" for _ in texts]
+    def answer(self, texts: Sequence[str]) -> tuple[list[str], list[str]]:
+        """The nearest past reply, and the nearest sendable one ("" if none), for each text."""
         scores = _unit(encode_matrix(self._embedder, list(texts))) @ self._matrix.T
+        raw = [self._replies[int(i)] for i in np.argmax(scores, axis=1)]
+        if not self._usable.any():
+            return raw, ["" for _ in texts]
         scores[:, ~self._usable] = -np.inf
-        nearest = np.argmax(scores, axis=1)
-        return [self._replies[int(i)] or "" for i in nearest]
+        return raw, [self._sendable[int(i)] or "" for i in np.argmax(scores, axis=1)]
 
 
 def _sendable(reply: str) -> str | None:
@@ -274,15 +269,13 @@ def score(
     ],
     embedder: Embedder,
     baseline: RetrievalBaseline | None,
-    sendable_baseline: RetrievalBaseline | None = None,
 ) -> list[ConversationResult]:
     """Score every replayed turn against the agent's reply (and the baselines').
 
     Args:
         replayed: The output of :func:`replay`.
         embedder: Sentence encoder for the cosine.
-        baseline: The retrieval baseline, or None.
-        sendable_baseline: The retrieval baseline limited to sendable replies, or None.
+        baseline: The retrieval baseline (raw and sendable), or None.
 
     Returns:
         One result per conversation.
@@ -293,9 +286,9 @@ def score(
     scored = [t for t in flat if t[2]]
     bot_texts = [t[3].text for t in scored]
     references = [str(t[2]) for t in scored]
-    questions = [t[0] for t in scored]
-    base_texts = baseline.answer(questions) if baseline and scored else []
-    safe_texts = sendable_baseline.answer(questions) if sendable_baseline and scored else []
+    base_texts, safe_texts = (
+        baseline.answer([t[0] for t in scored]) if baseline and scored else ([], [])
+    )
     cos_bot: list[float] = []
     cos_base: list[float] = []
     cos_safe: list[float] = []
@@ -496,20 +489,18 @@ class RasaAgentBot:
 
     async def respond(self, sender_id: str, text: str) -> BotTurn:
         """Send one message and read the bot's turn back from the tracker."""
-        from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
+        from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
         messages = await self._agent.handle_text(text, sender_id=sender_id) or []
         tracker = await self._agent.tracker_store.retrieve(sender_id)
         intent = None
         knowledge = None
         past_reply = False
-        form = False
         actions: list[str] = []
         for event in reversed(tracker.events if tracker else []):
             if isinstance(event, UserUttered):
                 intent = (event.intent or {}).get("name")
                 break
-            form = form or isinstance(event, ActiveLoop)
             if isinstance(event, ActionExecuted) and event.action_name != "action_listen":
                 actions.append(str(event.action_name))
             if isinstance(event, BotUttered):
@@ -517,6 +508,7 @@ class RasaAgentBot:
                     knowledge = knowledge_outcome(event.metadata)
                 past_reply = past_reply or PAST_REPLY_KEY in (event.metadata or {})
         texts = tuple(str(m.get("text") or "") for m in messages)
+        form = tracker is not None and answered_a_form(tracker)
         return BotTurn(texts, intent, tuple(reversed(actions)), knowledge, past_reply, form)
 
 
@@ -571,21 +563,21 @@ def evaluate_conversations(
         from common.embeddings import MiniLMEmbedder
 
         embedder = MiniLMEmbedder()
-    baseline = sendable_baseline = None
+    baseline = None
     if config.pairs is not None:
         from bot.nlg.generation.pairs import read_pairs
 
         pairs = read_pairs(config.pairs)
-        customers, replies = [p.customer for p in pairs], [p.agent for p in pairs]
-        baseline = RetrievalBaseline(customers, replies, embedder)
-        sendable_baseline = RetrievalBaseline(customers, replies, embedder, sendable=True)
+        baseline = RetrievalBaseline(
+            [p.customer for p in pairs], [p.agent for p in pairs], embedder
+        )
 
     async def run() -> list[Any]:
         chosen = bot or await RasaAgentBot.load(config.model, config.actions_url, config.endpoints)
         return await replay(conversations, chosen)
 
     replayed = asyncio.run(run())
-    results = score(replayed, embedder, baseline, sendable_baseline)
+    results = score(replayed, embedder, baseline)
     report = build_report(results, config.model.name)
     config.out.mkdir(parents=True, exist_ok=True)
     (config.out / "conversations.json").write_text(

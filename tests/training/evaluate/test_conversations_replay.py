@@ -159,9 +159,10 @@ def test_the_sendable_baseline_never_answers_with_a_placeholder():
         "Yes, we sell tents.",
     ]
     embedder = BagOfWordsEmbedder()
-    raw = RetrievalBaseline(customers, replies, embedder)
-    safe = RetrievalBaseline(customers, replies, embedder, sendable=True)
-    assert raw.answer(["where is my order"]) == [replies[0]]
-    assert safe.answer(["where is my order", "tents?"]) == [replies[1], replies[2]]
-    nothing = RetrievalBaseline(["a b"], ["Hi [PERSON_1]!"], embedder, sendable=True)
-    assert nothing.answer(["a b"]) == [""]
+    baseline = RetrievalBaseline(customers, replies, embedder)
+    raw, _ = baseline.answer(["where is my order"])
+    assert raw == [replies[0]]
+    _, safe = baseline.answer(["where is my order", "tents?"])
+    assert safe == [replies[1], replies[2]]
+    nothing = RetrievalBaseline(["a b"], ["Hi [PERSON_1]!"], embedder)
+    assert nothing.answer(["a b"]) == (["Hi [PERSON_1]!"], [""])
