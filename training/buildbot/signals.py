@@ -1,8 +1,8 @@
-"""What an agent's reply says besides its content: placeholders, a question, a handoff.
+"""What an agent's reply asks or does besides its content: a question, a handoff.
 
-Pure functions over one redacted reply, so mining and its tests share them
-(placeholders and :func:`sanitise` live in :mod:`common.placeholders`, which the runtime's
-past-reply route shares; they are re-exported here):
+Pure functions over one redacted reply, so mining and its tests share them (placeholders
+and :func:`~common.placeholders.sanitise` live in :mod:`common.placeholders`, which the
+runtime's past-reply route shares):
 
 - :func:`asked_slot`: the slot a reply asks the customer for ("What's your order number?").
 - :func:`is_handoff`: whether a reply hands the conversation to another person or team.
@@ -11,26 +11,6 @@ past-reply route shares; they are re-exported here):
 from __future__ import annotations
 
 import re
-
-from common.placeholders import (
-    SLOT_OF_PLACEHOLDER,
-    Placeholder,
-    Sanitised,
-    placeholder_key,
-    placeholders,
-    sanitise,
-)
-
-__all__ = [
-    "SLOT_OF_PLACEHOLDER",
-    "Placeholder",
-    "Sanitised",
-    "asked_slot",
-    "is_handoff",
-    "placeholder_key",
-    "placeholders",
-    "sanitise",
-]
 
 # What agents ask for, as (slot, pattern). The first match wins; the patterns look for a
 # request ("what is", "could you", "please send") near the thing asked for.

@@ -1,52 +1,10 @@
-"""Placeholders, slot questions and handoffs in agents' replies."""
+"""Slot questions and handoffs in agents' replies."""
 
 from __future__ import annotations
 
 import pytest
 
-from training.buildbot.signals import asked_slot, is_handoff, placeholders, sanitise
-
-
-def test_placeholders_know_which_slot_fills_them():
-    found = placeholders("Order [ORDER_ID_1] for {{Order Number}}, [PERSON_2], {{Support Hours}}")
-    assert [(p.text, p.slot) for p in found] == [
-        ("[ORDER_ID_1]", "order_number"),
-        ("{{Order Number}}", "order_number"),
-        ("[PERSON_2]", None),
-        ("{{Support Hours}}", None),
-    ]
-
-
-def test_sanitise_interpolates_slots_and_drops_sentences_no_slot_can_fill():
-    reply = (
-        "Your order [ORDER_ID_1] left our warehouse today and arrives within three days. "
-        "Thanks for waiting. Call us during {{Support Hours}}."
-    )
-    result = sanitise(reply)
-    assert result is not None
-    assert result.text == (
-        "Your order {order_number} left our warehouse today and arrives within three days. "
-        "Thanks for waiting."
-    )
-    assert result.slots == ("order_number",)
-    assert result.dropped_sentences == 1
-
-
-def test_sanitise_drops_a_list_item_with_its_number():
-    reply = (
-        "Here is how: 1. Sign in to your account. 2. Open {{Invoice Section}}. "
-        "3. Download the invoice you need from the list."
-    )
-    result = sanitise(reply, min_kept=0.5)
-    assert result is not None
-    assert result.text == (
-        "Here is how: 1. Sign in to your account. 3. Download the invoice you need from the list."
-    )
-
-
-def test_sanitise_refuses_a_reply_that_is_mostly_placeholder_sentences():
-    assert sanitise("Hi [PERSON_1]! We open at {{Support Hours}} on {{Days}}. Ok.") is None
-    assert sanitise("   ") is None
+from training.buildbot.signals import asked_slot, is_handoff
 
 
 @pytest.mark.parametrize(
