@@ -327,6 +327,8 @@ def plan_intent(
     """
     total = len(flows)
     fallback_route = KNOWLEDGE if knowledge else GENERATION
+    # Where replies that disagree go: the help centre, else the agents' nearest past reply.
+    disagree_route = KNOWLEDGE if knowledge else PAST_REPLY
     handed = sum(any(is_handoff(e.agent) for e in flow.exchanges[:2]) for flow in flows)
     if handed / total >= config.handoff_share:
         return IntentPlan(
@@ -339,8 +341,9 @@ def plan_intent(
     if asks:
         slot, count = asks.most_common(1)[0]
         if count / total >= config.slot_share:
-            after_route = KNOWLEDGE if knowledge else PAST_REPLY
-            return _slot_plan(intent, flows, slot, count, embedder, config, questions, after_route)
+            return _slot_plan(
+                intent, flows, slot, count, embedder, config, questions, disagree_route
+            )
     choice = choose_reply([f.opener.agent for f in flows], embedder, config)
     left_out = _left_out(choice)
     if choice.text is None:
@@ -356,7 +359,7 @@ def plan_intent(
         return IntentPlan(
             intent,
             total,
-            KNOWLEDGE if knowledge else PAST_REPLY,
+            disagree_route,
             f"low cohesion: {choice.support} of {choice.total} replies agree "
             f"({choice.cohesion:.2f} < {config.min_cohesion} or fewer than "
             f"{config.min_support})",
