@@ -13,6 +13,10 @@ The rule (every threshold is a named constant below):
   ``size_epochs`` grows from 5 at 50 examples per intent to 16 at 5
   (``5 * sqrt(50 / per_intent)``), so steps scale with the data instead of a fixed floor
   of steps dominating small sets. A number restores the fixed floor and ``epochs`` as given.
+  Under a prototype head (below) at most :data:`PROTOTYPE_MAX_EPOCHS` (8) of them: the head
+  starts as a working classifier and needs fewer passes. On Banking77's development split
+  8 epochs scored as well as 11 and 16 (10 per intent: 85.3% vs 85.2% and 85.1%; 5 per
+  intent: 78.7% vs 78.4% at 16) in half the time or less.
 - **Calibration.** Below 30 examples per intent (median) and up to 5,000 examples,
   ``cross_validation``: out-of-fold logits of ``cv_folds`` (3) models fit the temperature,
   the lexical blend and the out-of-scope reference, and every example gets a
@@ -62,6 +66,8 @@ LEXICAL_WEIGHT = 0.3
 SMALL_LEXICAL_WEIGHT = 0.3
 # Below this median of examples per intent, start every head from the class prototypes.
 PROTOTYPE_BELOW_PER_INTENT = 30
+# Under a prototype head, the size rule trains at most this many epochs.
+PROTOTYPE_MAX_EPOCHS = 8
 HEAD_INITS = ("random", "prototype")
 
 # Options the size rule may choose when they are "auto".
@@ -237,9 +243,14 @@ def resolve(
         choices[name] = {"value": value, "source": "size rule" if auto else "config"}
         return value
 
+    head_rule = "prototype" if size.per_intent < PROTOTYPE_BELOW_PER_INTENT else "random"
+    out["head_init"] = str(choose("head_init", head_rule))
     # Epochs: min_steps auto scales the epochs with the size; a number keeps the old floor.
     if _is_auto(options.get("min_steps", AUTO)):
-        epochs = max(int(options.get("epochs", 5)), size_epochs(size))
+        wanted = size_epochs(size)
+        if out["head_init"] == "prototype":
+            wanted = min(wanted, PROTOTYPE_MAX_EPOCHS)
+        epochs = max(int(options.get("epochs", 5)), wanted)
         out["epochs"], out["min_steps"] = epochs, 0
         choices["epochs"] = {"value": epochs, "source": "size rule (min_steps: auto)"}
         choices["min_steps"] = {"value": 0, "source": "size rule"}
@@ -272,7 +283,5 @@ def resolve(
     # Without calibration there is nothing to fit the lexical blend on: off.
     lexical_rule = {"cross_validation": SMALL_LEXICAL_WEIGHT, "holdout": LEXICAL_WEIGHT}
     out["lexical_weight"] = float(choose("lexical_weight", lexical_rule.get(method, 0.0)))
-    head_rule = "prototype" if size.per_intent < PROTOTYPE_BELOW_PER_INTENT else "random"
-    out["head_init"] = str(choose("head_init", head_rule))
     out.pop("calibration", None)
     return out, choices

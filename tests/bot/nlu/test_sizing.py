@@ -3,6 +3,7 @@ import pytest
 from bot.nlu.sizing import (
     AUTO,
     CV_FOLDS,
+    PROTOTYPE_MAX_EPOCHS,
     DataSize,
     resolve,
     size_calibration,
@@ -44,7 +45,8 @@ def test_epochs_grow_as_the_data_shrinks_and_never_fall_below_five(per_intent, e
 def test_few_shot_data_is_calibrated_by_cross_validation_and_trains_longer():
     options, choices = resolve(AUTOS, _size(10))  # Banking77 10-shot: 770 examples
     assert options["cv_folds"] == CV_FOLDS and options["calibration_split"] == 0.0
-    assert options["epochs"] == 11 and options["min_steps"] == 0
+    # The size rule asks for 11 epochs; a prototype head needs at most 8.
+    assert options["epochs"] == PROTOTYPE_MAX_EPOCHS == 8 and options["min_steps"] == 0
     assert options["ood_quantile"] == 0.05  # every example is a reference
     assert options["lexical_weight"] > 0
     assert "calibration" not in options
@@ -131,3 +133,19 @@ def test_head_init_is_checked():
         validate_sized_options({**AUTOS, "head_init": "zeros"})
     options, _ = resolve({**AUTOS, "head_init": "prototype"}, _size(130))
     assert options["head_init"] == "prototype"
+
+
+def test_a_random_head_on_few_shot_data_keeps_the_full_epochs():
+    options, choices = resolve({**AUTOS, "head_init": "random"}, _size(5))
+    assert options["epochs"] == 16
+    assert choices["head_init"] == {"value": "random", "source": "config"}
+    prototype, _ = resolve(AUTOS, _size(5))
+    assert prototype["epochs"] == PROTOTYPE_MAX_EPOCHS
+
+
+def test_a_prototype_head_on_large_data_keeps_its_fewer_epochs():
+    # A forced prototype head never raises the epochs; the size rule's own 5 stay.
+    options, _ = resolve({**AUTOS, "head_init": "prototype"}, _size(130))
+    assert options["epochs"] == 5
+    options, _ = resolve({**AUTOS, "head_init": "prototype", "epochs": 12}, _size(130))
+    assert options["epochs"] == 12  # an explicit floor still wins
