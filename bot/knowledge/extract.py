@@ -1,15 +1,33 @@
-"""An extract of a passage: its sentences closest to the question, within a length budget.
+"""An extract of a passage: the sentences that answer the question, within a length budget.
 
 When the gate stops a generated answer but the best passage is a confident match, the
 customer gets the passage's own words instead ("From our help centre: ...", with the link).
-The extract keeps the sentences most similar to the question (MiniLM cosine), in their
-original order, as many as fit in the budget; it never cuts a word. A single sentence
-longer than the budget is shortened at a word boundary and ends with an ellipsis.
+
+How the extract is chosen (:func:`extract_best`):
+
+- **Units.** A passage splits into sentences, list items and table rows
+  (:func:`sentences`). A line broken inside a sentence (hard-wrapped Markdown, PDF text) is
+  joined again; a Markdown table row is written out with its header ("Size S: Chest (cm)
+  82–86, Waist (cm) 66–70"), so that it reads on its own in a chat bubble.
+- **Scoring.** Each unit is scored by its MiniLM cosine to the question, embedded *with its
+  document's title and heading path* ("Transit 40 Travel Pack > Specifications: Weight:
+  1.2 kg"), as the chunks are: a spec line alone does not name its product.
+- **Pool.** The units of every retrieved passage of the best passage's document compete:
+  the answer to "how much does the Transit 40 weigh?" is in the specifications, not in the
+  introduction that matched best as a whole.
+- **Focus.** The best unit is kept, with the other units of its passage that score within
+  :data:`FOCUS_MARGIN` of it, in passage order, as many as fit the budget. Filling the
+  budget with weaker sentences buried the answer (on the sample's development half the
+  focused extract was correct for 56% of answerable questions against 43%).
+
+It never cuts a word: a single unit longer than the budget is shortened at a word boundary
+and ends with an ellipsis.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,9 +36,16 @@ from bot.knowledge.chunks import Chunk
 from common.embeddings import Embedder
 
 ELLIPSIS = "…"
+FOCUS_MARGIN = 0.1
+"""Units of the best passage scoring at most this far below the best unit join the extract."""
 _MARKUP_RE = re.compile(r"(?m)^\s*(?:#{1,6}|[-*+]|\d{1,2}[.)]|>)\s+")
 # A sentence ends at . ! or ? (not at a decimal point: "6.95", "1.6 kg"), or at a line end.
 _SENTENCE_RE = re.compile(r"(?:[^.!?\n]|[.!?](?=\d))+(?:[.!?]+[\"')\]]*|(?=\n)|$)")
+# A line break inside a sentence: the line does not end a sentence or a label, and the next
+# line goes on in lower case (hard-wrapped Markdown, text taken out of a PDF).
+_SOFT_WRAP_RE = re.compile(r"(?<=[^.!?:\s])[ \t]*\n[ \t]*(?=[a-z])")
+_TABLE_ROW_RE = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE_RE = re.compile(r"^[\s|:-]+$")
 
 
 @dataclass(frozen=True)
@@ -44,16 +69,59 @@ class PassageExtract:
     cosine: float
 
 
+def _table_cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def linearise_tables(text: str) -> str:
+    """Write each Markdown table row out as one line that names its columns.
+
+    The header row names the columns: ``| Size | Chest (cm) |`` over ``| S | 82–86 |``
+    becomes ``Size S: Chest (cm) 82–86``; with an empty first header cell (a comparison
+    table), the row's first cell is its label: ``Weight: Drizzle 240 g, Stormline 3L 395 g``.
+    Lines that are not table rows are kept as they are.
+
+    Args:
+        text: Text that may hold Markdown tables.
+
+    Returns:
+        The text with one line per table data row (separator rows dropped).
+    """
+    out: list[str] = []
+    header: list[str] | None = None
+    for line in text.split("\n"):
+        if not _TABLE_ROW_RE.match(line):
+            header = None
+            out.append(line)
+            continue
+        if _TABLE_RULE_RE.match(line):
+            continue
+        row = _table_cells(line)
+        if header is None:
+            header = row
+            continue
+        label = f"{header[0]} {row[0]}".strip()
+        # A ragged row (fewer or more cells than the header) keeps the cells both have.
+        pairs = zip(header[1:], row[1:], strict=False)
+        values = ", ".join(f"{name} {value}".strip() for name, value in pairs if value)
+        out.append(f"{label}: {values}" if values else label)
+    return "\n".join(out)
+
+
 def sentences(text: str) -> list[str]:
-    """Split a passage into sentences (Markdown list and heading markers dropped).
+    """Split a passage into sentences, list items and table rows.
+
+    Markdown list and heading markers are dropped, a line broken inside a sentence is
+    joined again, and each table row is written out with its header
+    (:func:`linearise_tables`).
 
     Args:
         text: The passage.
 
     Returns:
-        Its non-empty sentences, whitespace collapsed, in order.
+        Its non-empty units, whitespace collapsed, in order.
     """
-    plain = _MARKUP_RE.sub("", text)
+    plain = _MARKUP_RE.sub("", _SOFT_WRAP_RE.sub(" ", linearise_tables(text)))
     found = (" ".join(m.group().split()) for m in _SENTENCE_RE.finditer(plain))
     return [s for s in found if any(c.isalnum() for c in s)]
 
@@ -78,55 +146,61 @@ def shorten(text: str, max_chars: int) -> str:
     return cut[:space].rstrip(" ,;:-") + ELLIPSIS
 
 
-def extract_text(question: str, passage: str, embedder: Embedder, max_chars: int) -> str:
-    """Return the sentences of a passage that best answer a question, within a budget.
-
-    Sentences are ranked by cosine to the question; the best ones that fit are kept and
-    put back in passage order. When the best sentence alone is over the budget, it is
-    shortened rather than passed over.
-
-    Args:
-        question: The customer's question.
-        passage: The passage's text.
-        embedder: The sentence encoder.
-        max_chars: Longest extract, in characters.
-
-    Returns:
-        The extract (never cuts a word).
-    """
-    parts = sentences(passage)
-    if not parts:
-        return ""
-    if len(parts) == 1:
-        return shorten(parts[0], max_chars)
-    vectors = np.asarray(embedder.encode([question, *parts]), dtype=np.float64)
-    ranking = [int(i) for i in np.argsort(-(vectors[1:] @ vectors[0]), kind="stable")]
-    if len(parts[ranking[0]]) > max_chars:
-        return shorten(parts[ranking[0]], max_chars)
-    chosen: list[int] = []
-    used = 0
-    for index in ranking:
-        extra = len(parts[index]) + (1 if chosen else 0)
+def _focus(parts: Sequence[str], scores: np.ndarray, max_chars: int) -> str:
+    """The best unit and those within :data:`FOCUS_MARGIN` of it, in order, within budget."""
+    ranking = [int(i) for i in np.argsort(-scores, kind="stable")]
+    best = ranking[0]
+    if len(parts[best]) > max_chars:
+        return shorten(parts[best], max_chars)
+    chosen = [best]
+    used = len(parts[best])
+    for index in ranking[1:]:
+        if scores[index] < scores[best] - FOCUS_MARGIN:
+            break
+        extra = len(parts[index]) + 1
         if used + extra <= max_chars:
             chosen.append(index)
             used += extra
     return " ".join(parts[i] for i in sorted(chosen))
 
 
-def extract_passage(
-    question: str, chunk: Chunk, cosine: float, embedder: Embedder, max_chars: int
-) -> PassageExtract:
-    """Extract a passage for the customer, with what is needed to cite it.
+def _heading(chunk: Chunk) -> str:
+    return f"{chunk.title} > {chunk.section}" if chunk.section else chunk.title
+
+
+def extract_best(
+    question: str,
+    passages: Sequence[tuple[Chunk, float]],
+    embedder: Embedder,
+    max_chars: int,
+) -> PassageExtract | None:
+    """Extract the answer from the retrieved passages of the best passage's document.
+
+    Every unit of the passages that share the first passage's document is scored with its
+    heading; the extract comes from the passage that holds the best unit, and cites it.
 
     Args:
         question: The customer's question.
-        chunk: The passage.
-        cosine: Its dense cosine to the question.
+        passages: The retrieved passages with their dense cosines, best first.
         embedder: The sentence encoder.
         max_chars: Longest extract, in characters.
 
     Returns:
-        The extract with the chunk's title, section, source and id.
+        The extract with its passage's citation, or None when no passage has any text.
     """
-    text = extract_text(question, chunk.text, embedder, max_chars)
+    if not passages:
+        return None
+    document = passages[0][0].doc_id
+    pool = [(chunk, cosine) for chunk, cosine in passages if chunk.doc_id == document]
+    units = [(n, part) for n, (chunk, _) in enumerate(pool) for part in sentences(chunk.text)]
+    if not units:
+        return None
+    texts = [f"{_heading(pool[n][0])}: {part}" for n, part in units]
+    vectors = np.asarray(embedder.encode([question, *texts]), dtype=np.float64)
+    scores = vectors[1:] @ vectors[0]
+    owner = units[int(np.argmax(scores))][0]
+    mine = [i for i, (n, _) in enumerate(units) if n == owner]
+    parts = [units[i][1] for i in mine]
+    text = _focus(parts, scores[mine], max_chars)
+    chunk, cosine = pool[owner]
     return PassageExtract(text, chunk.title, chunk.section, chunk.source, chunk.chunk_id, cosine)

@@ -50,7 +50,7 @@ from bot.knowledge import outcome
 from bot.knowledge.answerability import DEFAULT_ANSWERABILITY, AnswerabilityModel, signals
 from bot.knowledge.chunks import Chunk
 from bot.knowledge.claims import DEFAULT_POLICY_TERMS, Claim, unsupported_claims
-from bot.knowledge.extract import PassageExtract, extract_passage
+from bot.knowledge.extract import PassageExtract, extract_best
 from bot.knowledge.relevance import RelevanceCalibration, RelevanceScorer
 from bot.nlg.generation.guardrails import GuardConfig, Guardrails
 from common.embeddings import Embedder
@@ -361,7 +361,8 @@ class AnswerGate:
 
         Args:
             question: The customer's question.
-            passages: The retrieved passages.
+            passages: The retrieved passages, best first (the extract comes from the first
+                one's document).
 
         Returns:
             A decision with ``send`` False and the extract or don't-know fallback.
@@ -383,7 +384,7 @@ class AnswerGate:
         Args:
             question: The customer's question.
             answer: The generated answer (before channel adaptation).
-            passages: The retrieved passages with their dense cosines to the question.
+            passages: The retrieved passages with their dense cosines to the question, best first.
             conversation: The conversation's earlier texts (customer and bot); items the
                 customer wrote (an order number) may be repeated back.
             mean_logprob: The generator's mean token log-probability, if known.
@@ -416,16 +417,18 @@ class AnswerGate:
         unsupported: tuple[Claim, ...],
         answerability: float | None,
     ) -> GateDecision:
-        best = max(passages, key=lambda p: p.cosine, default=None)
         failed = ",".join(c.name for c in checks if not c.passed) or "none"
         answerable = all(c.passed for c in checks if c.name == "answerable")
-        if best is not None and answerable:
-            extract = extract_passage(
-                question, best.chunk, best.cosine, self.embedder, self.config.extract_max_chars
+        if passages and answerable:
+            extract = extract_best(
+                question,
+                [(p.chunk, p.cosine) for p in passages],
+                self.embedder,
+                self.config.extract_max_chars,
             )
-            if extract.text:
+            if extract is not None and extract.text:
                 logger.info(
-                    "Answer gate: failed %s; extract of chunk %s.", failed, best.chunk.chunk_id
+                    "Answer gate: failed %s; extract of chunk %s.", failed, extract.chunk_id
                 )
                 return GateDecision(
                     False,

@@ -291,7 +291,9 @@ def lead_answer(chunk: Chunk, options: ExampleOptions) -> str | None:
         The answer, or None when there is no prose sentence within ``max_answer_chars``.
     """
     body = chunk.text.split("\nA: ", 1)[1] if is_faq_row(chunk) else chunk.text
-    found = [_EMPHASIS.sub("", s).strip() for s in sentences(body) if "|" not in s]
+    # Table rows are not prose (sentences() would write them out as "Size S: Chest ...").
+    prose = "\n".join(line for line in body.split("\n") if not line.lstrip().startswith("|"))
+    found = [_EMPHASIS.sub("", s).strip() for s in sentences(prose)]
     found = [s for s in found if s]
     if not found or len(found[0]) > options.max_answer_chars:
         return None

@@ -1,4 +1,4 @@
-"""Passage extracts: the sentences closest to the question, whole words, within budget."""
+"""Passage extracts: the units that answer the question, whole words, within budget."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bot.knowledge.chunks import Chunk
-from bot.knowledge.extract import extract_passage, extract_text, sentences, shorten
+from bot.knowledge.extract import FOCUS_MARGIN, extract_best, linearise_tables, sentences, shorten
 from tests.support.generation import HashingEmbedder
 
 PASSAGE = (
@@ -26,6 +26,16 @@ def test_sentences_drop_markdown_markers():
         "Never use fabric softener.",
         "Tumble dry low with two clean tennis balls!",
     ]
+
+
+def _chunk(text: str, n: int = 1, doc: str = "care.md", title: str = "Caring for down") -> Chunk:
+    return Chunk.build(f"{doc}#{n}", doc, title, "Washing", text, f"https://x.example/{doc}")
+
+
+def extract_text(question: str, passage: str, embedder, budget: int) -> str:
+    extract = extract_best(question, [(_chunk(passage), 0.7)], embedder, budget)
+    assert extract is not None
+    return extract.text
 
 
 def test_the_extract_keeps_the_best_sentences_in_passage_order():
@@ -52,18 +62,61 @@ def test_shorten_cuts_at_a_word_boundary():
     assert shorten("Supercalifragilistic words", 5) == ""
 
 
-def test_extract_passage_carries_the_citation():
-    chunk = Chunk.build(
-        "care.md#1", "care.md", "Caring for down", "Washing", PASSAGE, "https://x.example/care"
-    )
-    extract = extract_passage("wash down jacket", chunk, 0.71, HashingEmbedder(), 320)
+def test_the_extract_carries_the_citation():
+    extract = extract_best("wash down jacket", [(_chunk(PASSAGE), 0.71)], HashingEmbedder(), 320)
+    assert extract is not None
     assert (extract.title, extract.section, extract.source) == (
         "Caring for down",
         "Washing",
-        "https://x.example/care",
+        "https://x.example/care.md",
     )
     assert (extract.chunk_id, extract.cosine) == ("care.md#1", 0.71)
     assert extract.text
+
+
+def test_no_passage_or_no_text_gives_no_extract():
+    assert extract_best("anything", [], HashingEmbedder(), 320) is None
+    assert extract_best("anything", [(_chunk("  \n- \n"), 0.5)], HashingEmbedder(), 320) is None
+
+
+def test_the_answer_is_found_in_another_passage_of_the_same_document():
+    # The introduction matches the question best as a whole; the specification line answers it.
+    intro = _chunk("The Transit 40 is a travel pack that opens like a suitcase.", 0, "transit.md")
+    specs = _chunk("- Capacity: 40 litres\n- Weight: 1.2 kg\n- Price: 139", 2, "transit.md")
+    other = _chunk("Our backpacks weigh between 1.2 and 2.1 kg.", 3, "packs.md")
+    extract = extract_best(
+        "weight 1.2 kg", [(intro, 0.67), (other, 0.65), (specs, 0.61)], HashingEmbedder(), 320
+    )
+    assert extract is not None
+    assert extract.text == "Weight: 1.2 kg"
+    assert extract.chunk_id == "transit.md#2"
+
+
+def test_the_extract_keeps_only_units_close_to_the_best():
+    passage = "Wash the fleece at 30 degrees. Skip fabric softener. Our shop opens at nine."
+    text = extract_text("wash the fleece at 30 degrees", passage, HashingEmbedder(), 320)
+    assert text.startswith("Wash the fleece at 30 degrees.")
+    assert "shop opens" not in text
+    assert 0 < FOCUS_MARGIN < 1
+
+
+def test_table_rows_are_written_out_with_their_header():
+    sizes = "| Size | Chest (cm) | Waist (cm) |\n|---|---|---|\n| S | 82–86 | 66–70 |"
+    assert linearise_tables(sizes) == "Size S: Chest (cm) 82–86, Waist (cm) 66–70"
+    compare = "| | Drizzle | Stormline 3L |\n|:--|--:|---|\n| Weight | 240 g | 395 g |\nAfter."
+    assert linearise_tables(compare) == "Weight: Drizzle 240 g, Stormline 3L 395 g\nAfter."
+    assert sentences(sizes) == ["Size S: Chest (cm) 82–86, Waist (cm) 66–70"]
+
+
+def test_a_line_broken_inside_a_sentence_is_joined():
+    text = "Dry them away from heat. Never dry boots on a\nradiator or by a fire.\nNext line"
+    assert sentences(text) == [
+        "Dry them away from heat.",
+        "Never dry boots on a radiator or by a fire.",
+        "Next line",
+    ]
+    # A list item and a label end their line even when the next starts in lower case.
+    assert sentences("- Weight: 1.2 kg\n- price: 139") == ["Weight: 1.2 kg", "price: 139"]
 
 
 def test_a_decimal_point_does_not_end_a_sentence():

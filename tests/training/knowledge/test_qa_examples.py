@@ -27,6 +27,7 @@ from training.knowledge.qa_examples import (
     build_examples,
     heading_question,
     knowledge_examples,
+    lead_answer,
     normalise_question,
     product_names_from_titles,
     question_examples,
@@ -211,6 +212,16 @@ def test_question_headings_and_faq_rows_give_examples_answered_by_their_first_se
     assert returns.question == "How long do I have?"
     assert "knowledge:returns/policy.md#1" not in examples  # same section, second chunk
     assert "knowledge:care/down.md#1" not in examples  # "Drying" asks nothing
+
+
+def test_a_lead_answer_skips_table_rows() -> None:
+    table = (
+        "| Size | Chest (cm) |\n|---|---|\n| S | 82–86 |\nMeasure under your arms. Keep it level."
+    )
+    chunk = Chunk.build("sizes.md#0", "sizes.md", "Sizes", "How do I measure?", table, "sizes.md")
+    assert lead_answer(chunk, OPTIONS) == "Measure under your arms. Keep it level."
+    only_table = Chunk.build("t.md#0", "t.md", "T", "Which size?", table.split("\nM")[0], "t.md")
+    assert lead_answer(only_table, OPTIONS) is None
 
 
 def test_heading_questions_get_the_title_when_short_or_leaning_on_a_pronoun() -> None:
