@@ -135,3 +135,19 @@ def test_a_decimal_point_does_not_end_a_sentence():
     extract = extract_text("what does return shipping cost?", passage, HashingEmbedder(), 120)
     assert "6.95" in extract
     assert not re.search(r"\d\. \d", extract)
+
+
+def test_units_are_scored_with_the_title_not_a_question_like_heading():
+    # FAQ-style headings repeat the customer's question; scored with them, every unit
+    # looked like the question. The heading path must not change the extract.
+    text = (
+        "Sign up on the website in a minute. Choose Premium at checkout. "
+        "Our support team is happy to help with anything else you need."
+    )
+    question = "how do I sign up for an account"
+    plain = Chunk.build("faq.md#0", "faq.md", "Accounts", "", text, "faq.md")
+    faq = Chunk.build("faq.md#0", "faq.md", "Accounts", question, text, "faq.md")
+    one = extract_best(question, [(plain, 0.6)], HashingEmbedder(), 320)
+    two = extract_best(question, [(faq, 0.6)], HashingEmbedder(), 320)
+    assert one is not None and two is not None
+    assert one.text == two.text == "Sign up on the website in a minute."
