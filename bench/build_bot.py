@@ -9,8 +9,11 @@ Each stage runs as a child process (as a user would run it) and is timed: build-
 shared Bitext CSV (request/reply pairs with intents; read from ``../shared/datasets``, never
 copied), ``rasa train`` in the built project, then ``python -m training.evaluate
 conversations`` on the project's ``heldout/conversations.jsonl`` with the nearest-past-reply
-baseline in the same run. ``--intents N`` keeps the N most frequent intents (a subset
-written to a temporary CSV) to bound the time on a shared CPU.
+baseline in the same run. The replay runs against the project's action server (``rasa run
+actions`` on a free loopback port, started here, with a fresh SQLite handoff queue), so a
+turn the bot hands over is scored on the message the customer gets ("I've passed this to a
+person on our team...") rather than on nothing. ``--intents N`` keeps the N most frequent
+intents (a subset written to a temporary CSV) to bound the time on a shared CPU.
 
 Usage:
     .venv/bin/python bench/build_bot.py [--dataset bitext|taskmaster4] [--intents 0] [--keep DIR]
@@ -34,12 +37,20 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BITEXT = ROOT.parent / "shared" / "datasets" / "bitext_support" / "bitext_support_qa.csv"
 TASKMASTER = ROOT.parent / "shared" / "datasets" / "taskmaster4"
 RESULTS = ROOT / "bench" / "results"
+
+sys.path.insert(0, str(ROOT))
+from loopback.ports import free_port  # noqa: E402
+from loopback.rasa_server import wait_http  # noqa: E402
 
 
 def _subset(source: Path, target: Path, top: int) -> dict[str, int]:
@@ -58,6 +69,46 @@ def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     started = time.perf_counter()
     subprocess.run(command, cwd=cwd, env=env, check=True)
     return time.perf_counter() - started
+
+
+def _replay_endpoints(bot: Path, actions_url: str) -> Path:
+    """The project's endpoints with the replay's action server and a fresh handoff queue."""
+    config = yaml.safe_load((bot / "endpoints.yml").read_text(encoding="utf-8")) or {}
+    queue = bot / "eval" / "replay-handoff.db"
+    for stale in queue.parent.glob(queue.name + "*"):
+        stale.unlink()
+    config["action_endpoint"] = {"url": actions_url}
+    config["handoff_queue"] = {"type": "sqlite", "path": str(queue)}
+    path = bot / "eval" / "replay-endpoints.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@contextmanager
+def _action_server(bot: Path, env: dict[str, str]) -> Iterator[Path]:
+    """Run the project's action server on a free loopback port; yield its endpoints file."""
+    (bot / "eval").mkdir(exist_ok=True)
+    port = free_port()
+    endpoints = _replay_endpoints(bot, f"http://127.0.0.1:{port}/webhook")
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    with (bot / "eval" / "actions.log").open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [rasa, "run", "actions", "--actions", "actions", "--port", str(port)],
+            cwd=bot,
+            env={**env, "BOT_ENDPOINTS": str(endpoints), "SANIC_HOST": "127.0.0.1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{port}/health", proc, timeout=120)
+            yield endpoints
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def main() -> int:
@@ -113,14 +164,17 @@ def main() -> int:
                 bot,
                 env,
             )
-        times["replay_s"] = _timed(
-            [python, "-m", "training.evaluate", "conversations", "--model", "models/bot.tar.gz"]
-            + ["--conversations", "heldout/conversations.jsonl", "--endpoints", "endpoints.yml"]
-            + ["--pairs", "data/generation/pairs.jsonl", "--out", "eval"]
-            + (["--limit", str(args.limit)] if args.limit else []),
-            bot,
-            env,
-        )
+        with _action_server(bot, env) as endpoints:
+            actions_url = yaml.safe_load(endpoints.read_text())["action_endpoint"]["url"]
+            times["replay_s"] = _timed(
+                [python, "-m", "training.evaluate", "conversations"]
+                + ["--model", "models/bot.tar.gz", "--conversations", "heldout/conversations.jsonl"]
+                + ["--endpoints", str(endpoints), "--actions", actions_url]
+                + ["--pairs", "data/generation/pairs.jsonl", "--out", "eval"]
+                + (["--limit", str(args.limit)] if args.limit else []),
+                bot,
+                env,
+            )
         report = json.loads((bot / "eval" / "conversations.json").read_text())
         build = json.loads((bot / "build_report.json").read_text())
     result = {
