@@ -47,6 +47,8 @@ _SENTENCE_RE = re.compile(r"(?:[^.!?\n]|[.!?](?=\d))+(?:[.!?]+[\"')\]]*|(?=\n)|$
 # A line break inside a sentence: the line does not end a sentence or a label, and the next
 # line goes on in lower case (hard-wrapped Markdown, text taken out of a PDF).
 _SOFT_WRAP_RE = re.compile(r"(?<=[^.!?:\s])[ \t]*\n[ \t]*(?=[a-z])")
+_SENTENCE_END = frozenset(".!?…\"')]")
+_UNIT_SEPARATOR = "; "
 _TABLE_ROW_RE = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_RULE_RE = re.compile(r"^[\s|:-]+$")
 
@@ -160,11 +162,31 @@ def _focus(parts: Sequence[str], scores: np.ndarray, max_chars: int) -> str:
     for index in ranking[1:]:
         if scores[index] < scores[best] - FOCUS_MARGIN:
             break
-        extra = len(parts[index]) + 1
+        extra = len(parts[index]) + len(_UNIT_SEPARATOR)
         if used + extra <= max_chars:
             chosen.append(index)
             used += extra
-    return " ".join(parts[i] for i in sorted(chosen))
+    return join_units([parts[i] for i in sorted(chosen)])
+
+
+def join_units(parts: Sequence[str]) -> str:
+    """Join units into one text: after a sentence a space, after a list item or row "; ".
+
+    "Size S: Chest (cm) 88–94; Size M: Chest (cm) 94–100" reads as two rows, where a space
+    ran them together.
+
+    Args:
+        parts: The units, in order.
+
+    Returns:
+        The text (at most ``len(_UNIT_SEPARATOR)`` characters per join).
+    """
+    out = ""
+    for part in parts:
+        if out:
+            out += " " if out[-1] in _SENTENCE_END else _UNIT_SEPARATOR
+        out += part
+    return out
 
 
 def extract_best(

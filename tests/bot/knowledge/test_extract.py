@@ -7,7 +7,14 @@ import re
 import pytest
 
 from bot.knowledge.chunks import Chunk
-from bot.knowledge.extract import FOCUS_MARGIN, extract_best, linearise_tables, sentences, shorten
+from bot.knowledge.extract import (
+    FOCUS_MARGIN,
+    extract_best,
+    join_units,
+    linearise_tables,
+    sentences,
+    shorten,
+)
 from tests.support.generation import HashingEmbedder
 
 PASSAGE = (
@@ -151,3 +158,13 @@ def test_units_are_scored_with_the_title_not_a_question_like_heading():
     two = extract_best(question, [(faq, 0.6)], HashingEmbedder(), 320)
     assert one is not None and two is not None
     assert one.text == two.text == "Sign up on the website in a minute."
+
+
+def test_rows_and_list_items_are_joined_with_a_semicolon_sentences_with_a_space():
+    assert join_units(["Size S: Chest 88–94", "Size M: Chest 94–100"]) == (
+        "Size S: Chest 88–94; Size M: Chest 94–100"
+    )
+    assert join_units(["Dry it flat.", "Weight: 1.2 kg", "Price: 139"]) == (
+        "Dry it flat. Weight: 1.2 kg; Price: 139"
+    )
+    assert join_units(["Only one"]) == "Only one"
