@@ -29,7 +29,11 @@ a candidate at all.
 4. the replies disagree too much (low cohesion): ``knowledge`` with a knowledge base, else
    ``past_reply``: the bot answers with the agents' reply to the nearest past question of
    the intent (:mod:`bot.nlg.past_reply`; generated when no past reply is near enough or
-   sendable);
+   sendable). Without a knowledge base a cohesive intent goes there too when the
+   **leave-one-out estimate** (:func:`estimate_replies`) says that, on the intent's own
+   conversations, the nearest other customer's reply matches what the agent said better
+   than the one fixed response, by more than ``past_reply_margin`` and by more than two
+   standard errors;
 5. ``generation`` (or ``knowledge``): no reply can be sent at all.
 
 After a slot request, replies that disagree go to ``knowledge`` (with a knowledge base) or
@@ -77,6 +81,10 @@ class MiningConfig:
         max_replies: Replies sampled per intent (clustering is quadratic).
         min_kept: Share of a reply's characters that must survive placeholder removal.
         seed: Seeds the sample.
+        past_reply_margin: Without a knowledge base, a cohesive intent still takes the
+            past-reply route when its leave-one-out past-reply cosine beats its fixed
+            response's by more than this; ``None`` never (cohesion alone decides).
+        estimate_conversations: Conversations per intent the estimate samples.
 
     """
 
@@ -89,6 +97,8 @@ class MiningConfig:
     max_replies: int = 400
     min_kept: float = 0.6
     seed: int = 42
+    past_reply_margin: float | None = 0.02
+    estimate_conversations: int = 200
 
     def __post_init__(self) -> None:
         for name in ("min_cohesion", "handoff_share", "slot_share", "min_kept"):
@@ -98,6 +108,10 @@ class MiningConfig:
             raise ConfigError("cluster_distance must be in (0, 2)")
         if self.min_support < 1 or self.variants < 0 or self.max_replies < 2:
             raise ConfigError("min_support >= 1, variants >= 0 and max_replies >= 2 required")
+        if self.past_reply_margin is not None and not -1.0 < self.past_reply_margin < 1.0:
+            raise ConfigError("past_reply_margin must be in (-1, 1) or null")
+        if self.estimate_conversations < 2:
+            raise ConfigError("estimate_conversations must be at least 2")
 
 
 @dataclass(frozen=True)
@@ -269,6 +283,91 @@ def choose_reply(
     )
 
 
+@dataclass(frozen=True)
+class ReplyEstimate:
+    """How well each way of answering an intent matched its agents, left one out.
+
+    Attributes:
+        response: Mean cosine of the fixed response to each agent's reply.
+        past_reply: Mean cosine, over the conversations, of the sendable reply to the
+            nearest *other* customer's opener to the agent's own reply.
+        conversations: Conversations the means are over.
+        standard_error: Standard error of the mean per-conversation difference (past reply
+            minus response): the two are scored on the same conversations, so paired.
+    """
+
+    response: float
+    past_reply: float
+    conversations: int
+    standard_error: float
+
+    def past_reply_wins(self, margin: float) -> bool:
+        """Whether past replies beat the response clearly enough to replace it.
+
+        By more than ``margin`` and by more than two standard errors (a one-sided paired
+        test at about 97.5%): on a handful of conversations a chance difference must not
+        move an intent off its response.
+
+        Args:
+            margin: The least gain in mean cosine.
+
+        Returns:
+            True when the past-reply route should answer the intent.
+        """
+        gain = self.past_reply - self.response
+        return gain > margin and gain > 2.0 * self.standard_error
+
+    def to_dict(self) -> dict[str, object]:
+        """The estimate as a JSON-ready dict (for the build report)."""
+        return {
+            "response": round(self.response, 4),
+            "past_reply": round(self.past_reply, 4),
+            "conversations": self.conversations,
+            "standard_error": round(self.standard_error, 4),
+        }
+
+
+def estimate_replies(
+    flows: Sequence[Flow], response: str, embedder: Embedder, config: MiningConfig
+) -> ReplyEstimate | None:
+    """Estimate, on an intent's own conversations, a fixed response against past replies.
+
+    For each conversation (at most ``estimate_conversations``, sampled with ``seed``), the
+    past reply is what the runtime would send: the reply, sanitised as the past-reply route
+    sanitises it, of the nearest other customer's opener whose reply can be sent. Both are
+    scored by MiniLM cosine to the agent's actual reply. Only training conversations are
+    used; nothing held out.
+
+    Args:
+        flows: The intent's conversations.
+        response: The fixed response the cohesion rule chose.
+        embedder: Sentence encoder.
+        config: Thresholds (``min_kept``, the sample size and seed).
+
+    Returns:
+        The estimate, or None with fewer than two conversations with a sendable reply.
+    """
+    sample = list(flows)
+    if len(sample) > config.estimate_conversations:
+        sample = random.Random(config.seed).sample(sample, config.estimate_conversations)
+    sendable = [sanitise(f.opener.agent, config.min_kept) for f in sample]
+    usable = [(i, s.text) for i, s in enumerate(sendable) if s is not None]
+    if len(usable) < 2:
+        return None
+    openers = normalise(encode_matrix(embedder, [f.opener.customer for f in sample]))
+    actual = normalise(encode_matrix(embedder, [f.opener.agent for f in sample]))
+    candidates = normalise(encode_matrix(embedder, [response] + [text for _, text in usable]))
+    fixed = actual @ candidates[0]
+    similarity = openers @ openers[[i for i, _ in usable]].T
+    for row, (i, _) in enumerate(usable):
+        similarity[i, row] = -np.inf  # never one's own reply
+    nearest = np.argmax(similarity, axis=1)
+    past = np.sum(actual * candidates[1:][nearest], axis=1)
+    difference = past - fixed
+    error = float(np.std(difference, ddof=1) / np.sqrt(len(difference)))
+    return ReplyEstimate(float(np.mean(fixed)), float(np.mean(past)), len(sample), error)
+
+
 def mine_questions(
     flows: Sequence[Flow], embedder: Embedder, config: MiningConfig
 ) -> dict[str, str]:
@@ -366,6 +465,21 @@ def plan_intent(
             choice,
             left_out=left_out,
         )
+    if not knowledge and config.past_reply_margin is not None and not choice.slots:
+        estimate = estimate_replies(flows, choice.text, embedder, config)
+        if estimate is not None and estimate.past_reply_wins(config.past_reply_margin):
+            return IntentPlan(
+                intent,
+                total,
+                PAST_REPLY,
+                f"{choice.support} of {choice.total} replies agree, but the nearest past "
+                f"reply matched the agents better than one fixed response (leave-one-out "
+                f"cosine {estimate.past_reply:.2f} against {estimate.response:.2f} on "
+                f"{estimate.conversations} conversations, standard error "
+                f"{estimate.standard_error:.3f})",
+                choice,
+                left_out=left_out,
+            )
     if choice.slots:
         slot = choice.slots[0]
         question = questions.get(slot) or template_question(slot)

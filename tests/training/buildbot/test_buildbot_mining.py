@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from common.privacy.detectors import PLACEHOLDER_RE
 from tests.training.prepare.conftest import BagOfWordsEmbedder
 from training.buildbot.flows import Exchange, Flow
@@ -14,6 +16,7 @@ from training.buildbot.mining import (
     SLOT_REQUEST,
     MiningConfig,
     choose_reply,
+    estimate_replies,
     mine_questions,
     plan_intent,
     template_question,
@@ -129,3 +132,56 @@ def test_intents_agents_hand_over_go_to_the_handoff():
     plan = _plan(_flows(*[(("I will sue you", r),) for r in replies]))
     assert plan.route == HANDOFF
     assert plan.reason.startswith("agents handed 2 of 3 conversations over")
+
+
+BOOTS = "Boots can be returned within 30 days if unworn and in their original box."
+JACKETS = "Jackets can be returned within 30 days if unworn and with their tags on."
+
+
+WORDS = "amber birch cedar delta ember fjord grove heron inlet juniper".split()
+
+
+def _two_topics(per_topic: int) -> list[Flow]:
+    # Each customer adds a word of their own, so that only the item ties two questions.
+    boots = [((f"can I return my boots {w}", BOOTS),) for w in WORDS[:per_topic]]
+    jackets = [((f"can I return my jacket {w}s", JACKETS),) for w in WORDS[:per_topic]]
+    return _flows(*boots, *jackets)
+
+
+def test_a_cohesive_intent_whose_reply_follows_the_question_goes_to_past_replies():
+    flows = _two_topics(10)
+    choice = choose_reply([f.opener.agent for f in flows], BagOfWordsEmbedder(), MiningConfig())
+    assert choice.cohesion == 1.0  # one cluster: the cohesion rule alone would fix a response
+    estimate = estimate_replies(flows, choice.text or "", BagOfWordsEmbedder(), MiningConfig())
+    assert estimate is not None and estimate.conversations == 20
+    assert estimate.past_reply == pytest.approx(1.0)  # the nearest asked about the same item
+    assert estimate.response < 0.95
+    plan = _plan(flows)
+    assert plan.route == PAST_REPLY
+    assert "leave-one-out cosine 1.00 against" in plan.reason
+    # With a knowledge base, or with the estimate turned off, the response stays.
+    assert _plan(flows, knowledge=True).route == RESPONSE
+    off = plan_intent(
+        "x",
+        flows,
+        BagOfWordsEmbedder(),
+        MiningConfig(past_reply_margin=None),
+        questions={},
+        knowledge=False,
+    )
+    assert off.route == RESPONSE
+
+
+def test_a_chance_difference_on_few_conversations_keeps_the_response():
+    # Two conversations per topic: past replies still win on average, but not by two
+    # standard errors of the paired difference.
+    flows = _two_topics(2) + _flows((("can I return my tent", BOOTS),))
+    estimate = estimate_replies(flows, BOOTS, BagOfWordsEmbedder(), MiningConfig())
+    assert estimate is not None
+    assert not estimate.past_reply_wins(MiningConfig().past_reply_margin or 0.0)
+    assert _plan(flows).route == RESPONSE
+
+
+def test_no_estimate_without_two_sendable_replies():
+    flows = _flows((("where is my order", "Hi [PERSON_1], it left today."),), (("hi", RETURNS),))
+    assert estimate_replies(flows, RETURNS, BagOfWordsEmbedder(), MiningConfig()) is None
