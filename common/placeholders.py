@@ -19,7 +19,7 @@ customer's data was. Such a placeholder must never reach a customer:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from common.privacy.detectors import PLACEHOLDER_RE
@@ -42,6 +42,8 @@ SLOT_OF_PLACEHOLDER: dict[str, str] = {
 
 # A sentence, with a list marker ("2. ") kept in front of its item, so that dropping an
 # item never leaves its number behind.
+# A numbered step: "2. Navigate to...", "3) Click...".
+_STEP_RE = re.compile(r"(\d{1,2})([.)])\s")
 _SENTENCE_RE = re.compile(
     r"(?:\b\d{1,2}\.\s+)?(?:(?!\s\d{1,2}\.\s)[^.!?\n])+(?:[.!?]+|\n|$|(?=\s\d{1,2}\.\s))"
 )
@@ -136,10 +138,36 @@ def sanitise(reply: str, min_kept: float = 0.6) -> Sanitised | None:
             if p.slot not in slots:
                 slots.append(str(p.slot))
         kept.append(sentence)
-    result = " ".join(kept).strip()
+    result = " ".join(renumber(kept)).strip()
     if not result or len(result) < min_kept * len(text):
         return None
     return Sanitised(result, tuple(slots), dropped)
+
+
+def renumber(sentences: Sequence[str]) -> list[str]:
+    """Number each run of numbered steps 1, 2, 3... again once some were dropped.
+
+    A reply whose "1. Go to {{Website Name}}." was dropped must not start its steps at "2.".
+    A run is consecutive sentences that start with a number and ``.`` or ``)``; any other
+    sentence ends it.
+
+    Args:
+        sentences: The kept sentences, in order.
+
+    Returns:
+        The sentences, steps renumbered.
+    """
+    out: list[str] = []
+    step = 0
+    for sentence in sentences:
+        match = _STEP_RE.match(sentence)
+        if match is None:
+            step = 0
+            out.append(sentence)
+            continue
+        step += 1
+        out.append(f"{step}{match.group(2)}{sentence[match.end(1) + 1 :]}")
+    return out
 
 
 def fill_slots(sanitised: Sanitised, values: Mapping[str, object]) -> str | None:

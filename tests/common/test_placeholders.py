@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.placeholders import fill_slots, placeholders, sanitise
+from common.placeholders import fill_slots, placeholders, renumber, sanitise
 
 
 def test_slots_are_filled_and_a_missing_slot_refuses_the_reply() -> None:
@@ -54,10 +54,29 @@ def test_sanitise_drops_a_list_item_with_its_number():
     result = sanitise(reply, min_kept=0.5)
     assert result is not None
     assert result.text == (
-        "Here is how: 1. Sign in to your account. 3. Download the invoice you need from the list."
-    )
+        "Here is how: 1. Sign in to your account. 2. Download the invoice you need from the list."
+    )  # the steps numbered again: no "3." after "1."
 
 
 def test_sanitise_refuses_a_reply_that_is_mostly_placeholder_sentences():
     assert sanitise("Hi [PERSON_1]! We open at {{Support Hours}} on {{Days}}. Ok.") is None
     assert sanitise("   ") is None
+
+
+def test_steps_are_numbered_again_after_a_dropped_step():
+    reply = (
+        "Please follow these steps:\n1. Go to our {{Website Name}}.\n"
+        "2. Open Account settings.\n3) Click Edit and save.\n"
+        "Then: 4. Check the email we send."
+    )
+    sanitised = sanitise(reply, 0.5)
+    assert sanitised is not None
+    assert sanitised.text == (
+        "Please follow these steps: 1. Open Account settings. 2) Click Edit and save. "
+        "Then: 1. Check the email we send."
+    )
+
+
+def test_renumber_leaves_decimals_and_unnumbered_text_alone():
+    sentences = ["It weighs 2.5 kg.", "3. Fold it.", "4. Pack it.", "Done."]
+    assert renumber(sentences) == ["It weighs 2.5 kg.", "1. Fold it.", "2. Pack it.", "Done."]
