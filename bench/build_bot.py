@@ -50,6 +50,7 @@ RESULTS = ROOT / "bench" / "results"
 
 sys.path.insert(0, str(ROOT))
 from loopback.ports import free_port  # noqa: E402
+from loopback.processes import stop_processes  # noqa: E402
 from loopback.rasa_server import wait_http  # noqa: E402
 
 
@@ -103,12 +104,7 @@ def _action_server(bot: Path, env: dict[str, str]) -> Iterator[Path]:
             wait_http(f"http://127.0.0.1:{port}/health", proc, timeout=120)
             yield endpoints
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_processes([proc])
 
 
 def main() -> int:

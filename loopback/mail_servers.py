@@ -30,6 +30,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from loopback.ports import free_port
+from loopback.processes import stop_processes
 
 DOVECOT = Path("/usr/sbin/dovecot")
 
@@ -234,10 +235,5 @@ def dovecot_imap(
         _wait_imap_greeting(port, proc)
         yield ImapServer("127.0.0.1", port, user, password, root / "dovecot.log")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_processes([proc], timeout=10)
         shutil.rmtree(root, ignore_errors=True)

@@ -15,6 +15,7 @@ import requests
 import yaml
 
 from loopback.ports import free_port
+from loopback.processes import stop_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 """The repository root: the servers run there, on its config, domain and endpoints."""
@@ -101,18 +102,6 @@ def _rasa() -> str:
     return str(Path(sys.executable).parent / "rasa")
 
 
-def _stop(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @contextmanager
 def running_fleet(
     model: Path,
@@ -195,6 +184,6 @@ def running_fleet(
             wait_http(f"{bot.url}/status", bot.process)
         yield bots
     finally:
-        _stop(procs[1:] + procs[:1])
+        stop_processes(procs[1:] + procs[:1])
         for log in logs:
             log.close()

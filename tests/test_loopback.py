@@ -38,3 +38,29 @@ def test_the_check_sees_a_lazy_import_of_tests() -> None:
     source = "def main():\n    from tests.support.x import y\n    import tests.integration\n"
     assert _imports_of_tests(source) == ["tests.support.x", "tests.integration"]
     assert _imports_of_tests("from loopback.ports import free_port\n") == []
+
+
+def test_stop_processes_terminates_and_kills_one_that_ignores_sigterm() -> None:
+    import subprocess
+    import sys
+
+    from loopback.processes import stop_processes
+
+    polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stubborn = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            "sys.stdout.write('ready\\n'); sys.stdout.flush()\n"
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert stubborn.stdout is not None and stubborn.stdout.readline() == "ready\n"
+    stop_processes([polite, stubborn], timeout=1)
+    assert polite.returncode == -15  # SIGTERM
+    assert stubborn.returncode == -9  # SIGKILL after the timeout
+    stubborn.stdout.close()
