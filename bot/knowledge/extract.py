@@ -18,6 +18,11 @@ How the extract is chosen (:func:`extract_best`):
 - **Pool.** The units of every retrieved passage of the best passage's document compete:
   the answer to "how much does the Transit 40 weigh?" is in the specifications, not in the
   introduction that matched best as a whole.
+- **Ranges.** A unit whose labelled range holds a number of the question ("Chest (cm)
+  94–100" for "what size for a 96 cm chest?") gains :data:`RANGE_BONUS`: MiniLM cannot
+  tell 96 from 88, and without it every row of a size chart scored alike. The range's
+  label must share a word (3 letters or more) with the question, so that the waist column
+  does not answer a question about the chest.
 - **Focus.** The best unit is kept, with the other units of its passage that score within
   :data:`FOCUS_MARGIN` of it, in passage order, as many as fit the budget. Filling the
   budget with weaker sentences buried the answer (on the sample's development half the
@@ -47,6 +52,11 @@ _SENTENCE_RE = re.compile(r"(?:[^.!?\n]|[.!?](?=\d))+(?:[.!?]+[\"')\]]*|(?=\n)|$
 # A line break inside a sentence: the line does not end a sentence or a label, and the next
 # line goes on in lower case (hard-wrapped Markdown, text taken out of a PDF).
 _SOFT_WRAP_RE = re.compile(r"(?<=[^.!?:\s])[ \t]*\n[ \t]*(?=[a-z])")
+RANGE_BONUS = 0.2
+"""Added to a unit's score when one of its labelled ranges holds a number of the question."""
+_NUMBER_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
+_RANGE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*[–—-]\s*(\d+(?:\.\d+)?)")
+_WORD_RE = re.compile(r"[^\W\d_]{3,}")
 _SENTENCE_END = frozenset(".!?…\"')]")
 _UNIT_SEPARATOR = "; "
 _TABLE_ROW_RE = re.compile(r"^\s*\|.*\|\s*$")
@@ -151,6 +161,34 @@ def shorten(text: str, max_chars: int) -> str:
     return cut[:space].rstrip(" ,;:-") + ELLIPSIS
 
 
+def range_match(question: str, unit: str) -> bool:
+    """Whether a range in the unit, labelled with a word of the question, holds its number.
+
+    The unit is read as comma-separated cells ("Size M: Chest (cm) 94–100, Waist (cm)
+    82–88", as :func:`linearise_tables` writes a row); a cell's label is its text before the
+    range.
+
+    Args:
+        question: The customer's question.
+        unit: A sentence, list item or table row.
+
+    Returns:
+        True when some cell's range holds a number of the question and its label shares a
+        word of three letters or more with the question.
+    """
+    numbers = [float(n) for n in _NUMBER_RE.findall(question)]
+    if not numbers:
+        return False
+    words = {w.lower() for w in _WORD_RE.findall(question)}
+    for cell in unit.split(","):
+        for match in _RANGE_RE.finditer(cell):
+            low, high = sorted((float(match.group(1)), float(match.group(2))))
+            label = {w.lower() for w in _WORD_RE.findall(cell[: match.start()])}
+            if label & words and any(low <= n <= high for n in numbers):
+                return True
+    return False
+
+
 def _focus(parts: Sequence[str], scores: np.ndarray, max_chars: int) -> str:
     """The best unit and those within :data:`FOCUS_MARGIN` of it, in order, within budget."""
     ranking = [int(i) for i in np.argsort(-scores, kind="stable")]
@@ -219,6 +257,7 @@ def extract_best(
     texts = [f"{pool[n][0].title}: {part}" for n, part in units]
     vectors = np.asarray(embedder.encode([question, *texts]), dtype=np.float64)
     scores = vectors[1:] @ vectors[0]
+    scores += RANGE_BONUS * np.array([range_match(question, part) for _, part in units])
     owner = units[int(np.argmax(scores))][0]
     mine = [i for i, (n, _) in enumerate(units) if n == owner]
     parts = [units[i][1] for i in mine]

@@ -12,6 +12,7 @@ from bot.knowledge.extract import (
     extract_best,
     join_units,
     linearise_tables,
+    range_match,
     sentences,
     shorten,
 )
@@ -168,3 +169,24 @@ def test_rows_and_list_items_are_joined_with_a_semicolon_sentences_with_a_space(
         "Dry it flat. Weight: 1.2 kg; Price: 139"
     )
     assert join_units(["Only one"]) == "Only one"
+
+
+def test_a_labelled_range_that_holds_the_questions_number_matches():
+    question = "what size jacket for a 96 cm chest?"
+    assert range_match(question, "Size M: Chest (cm) 94–100, Waist (cm) 82–88")
+    # 96 is in the waist range of XL, but the question is about the chest.
+    assert not range_match(question, "Size XL: Chest (cm) 106–112, Waist (cm) 94–100")
+    assert not range_match("what size for my chest?", "Size M: Chest (cm) 94–100")
+    assert range_match("delivery in 3 days?", "Standard delivery: 3-5 business days")
+    assert not range_match("delivery in 7 days?", "Standard delivery: 3-5 business days")
+
+
+def test_the_row_whose_range_holds_the_number_is_the_extract():
+    chart = (
+        "| Size | Chest (cm) | Waist (cm) |\n|---|---|---|\n| S | 88–94 | 76–82 |\n"
+        "| M | 94–100 | 82–88 |\n| L | 100–106 | 88–94 |\n| XL | 106–112 | 94–100 |"
+    )
+    chunk = _chunk(chart, 0, "sizes.md", "Clothing size guide")
+    extract = extract_best("which size for a 96 cm chest", [(chunk, 0.6)], HashingEmbedder(), 320)
+    assert extract is not None
+    assert extract.text == "Size M: Chest (cm) 94–100, Waist (cm) 82–88"
