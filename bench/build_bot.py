@@ -86,11 +86,16 @@ def _replay_endpoints(bot: Path, actions_url: str) -> Path:
 
 
 @contextmanager
-def _action_server(bot: Path, env: dict[str, str]) -> Iterator[Path]:
-    """Run the project's action server on a free loopback port; yield its endpoints file."""
+def _action_server(bot: Path, env: dict[str, str]) -> Iterator[tuple[Path, str]]:
+    """Run the project's action server on a free loopback port.
+
+    Yields:
+        The replay's endpoints file and the action server's webhook URL.
+    """
     (bot / "eval").mkdir(exist_ok=True)
     port = free_port()
-    endpoints = _replay_endpoints(bot, f"http://127.0.0.1:{port}/webhook")
+    url = f"http://127.0.0.1:{port}/webhook"
+    endpoints = _replay_endpoints(bot, url)
     rasa = str(Path(sys.executable).with_name("rasa"))
     with (bot / "eval" / "actions.log").open("w", encoding="utf-8") as log:
         proc = subprocess.Popen(
@@ -102,7 +107,7 @@ def _action_server(bot: Path, env: dict[str, str]) -> Iterator[Path]:
         )
         try:
             wait_http(f"http://127.0.0.1:{port}/health", proc, timeout=120)
-            yield endpoints
+            yield endpoints, url
         finally:
             stop_processes([proc])
 
@@ -160,8 +165,7 @@ def main() -> int:
                 bot,
                 env,
             )
-        with _action_server(bot, env) as endpoints:
-            actions_url = yaml.safe_load(endpoints.read_text())["action_endpoint"]["url"]
+        with _action_server(bot, env) as (endpoints, actions_url):
             times["replay_s"] = _timed(
                 [python, "-m", "training.evaluate", "conversations"]
                 + ["--model", "models/bot.tar.gz", "--conversations", "heldout/conversations.jsonl"]

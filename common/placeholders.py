@@ -40,10 +40,10 @@ SLOT_OF_PLACEHOLDER: dict[str, str] = {
     "PHONE_NUMBER": "phone_number",
 }
 
-# A sentence, with a list marker ("2. ") kept in front of its item, so that dropping an
-# item never leaves its number behind.
 # A numbered step: "2. Navigate to...", "3) Click...".
 _STEP_RE = re.compile(r"(\d{1,2})([.)])\s")
+# A sentence, with a list marker ("2. ") kept in front of its item, so that dropping an
+# item never leaves its number behind.
 _SENTENCE_RE = re.compile(
     r"(?:\b\d{1,2}\.\s+)?(?:(?!\s\d{1,2}\.\s)[^.!?\n])+(?:[.!?]+|\n|$|(?=\s\d{1,2}\.\s))"
 )

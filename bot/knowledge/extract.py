@@ -84,6 +84,11 @@ class PassageExtract:
     cosine: float
 
 
+def is_table_row(line: str) -> bool:
+    """Whether a line is a Markdown table row (``| ... |``, separator rows included)."""
+    return bool(_TABLE_ROW_RE.match(line))
+
+
 def _table_cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
@@ -105,7 +110,7 @@ def linearise_tables(text: str) -> str:
     out: list[str] = []
     header: list[str] | None = None
     for line in text.split("\n"):
-        if not _TABLE_ROW_RE.match(line):
+        if not is_table_row(line):
             header = None
             out.append(line)
             continue
@@ -161,32 +166,36 @@ def shorten(text: str, max_chars: int) -> str:
     return cut[:space].rstrip(" ,;:-") + ELLIPSIS
 
 
-def range_match(question: str, unit: str) -> bool:
-    """Whether a range in the unit, labelled with a word of the question, holds its number.
+def range_matches(question: str, units: Sequence[str]) -> list[bool]:
+    """Whether each unit has a range, labelled with a word of the question, that holds its number.
 
-    The unit is read as comma-separated cells ("Size M: Chest (cm) 94–100, Waist (cm)
+    A unit is read as comma-separated cells ("Size M: Chest (cm) 94–100, Waist (cm)
     82–88", as :func:`linearise_tables` writes a row); a cell's label is its text before the
-    range.
+    range. The question's numbers and words are read once.
 
     Args:
         question: The customer's question.
-        unit: A sentence, list item or table row.
+        units: Sentences, list items or table rows.
 
     Returns:
-        True when some cell's range holds a number of the question and its label shares a
-        word of three letters or more with the question.
+        One flag per unit: True when some cell's range holds a number of the question and
+        its label shares a word of three letters or more with the question.
     """
     numbers = [float(n) for n in _NUMBER_RE.findall(question)]
     if not numbers:
-        return False
+        return [False] * len(units)
     words = {w.lower() for w in _WORD_RE.findall(question)}
-    for cell in unit.split(","):
-        for match in _RANGE_RE.finditer(cell):
-            low, high = sorted((float(match.group(1)), float(match.group(2))))
-            label = {w.lower() for w in _WORD_RE.findall(cell[: match.start()])}
-            if label & words and any(low <= n <= high for n in numbers):
-                return True
-    return False
+
+    def matches(unit: str) -> bool:
+        for cell in unit.split(","):
+            for match in _RANGE_RE.finditer(cell):
+                low, high = sorted((float(match.group(1)), float(match.group(2))))
+                label = {w.lower() for w in _WORD_RE.findall(cell[: match.start()])}
+                if label & words and any(low <= n <= high for n in numbers):
+                    return True
+        return False
+
+    return [matches(unit) for unit in units]
 
 
 def _focus(parts: Sequence[str], scores: np.ndarray, max_chars: int) -> str:
@@ -257,7 +266,7 @@ def extract_best(
     texts = [f"{pool[n][0].title}: {part}" for n, part in units]
     vectors = np.asarray(embedder.encode([question, *texts]), dtype=np.float64)
     scores = vectors[1:] @ vectors[0]
-    scores += RANGE_BONUS * np.array([range_match(question, part) for _, part in units])
+    scores += RANGE_BONUS * np.array(range_matches(question, [part for _, part in units]))
     owner = units[int(np.argmax(scores))][0]
     mine = [i for i, (n, _) in enumerate(units) if n == owner]
     parts = [units[i][1] for i in mine]

@@ -317,15 +317,6 @@ class ReplyEstimate:
         gain = self.past_reply - self.response
         return gain > margin and gain > 2.0 * self.standard_error
 
-    def to_dict(self) -> dict[str, object]:
-        """The estimate as a JSON-ready dict (for the build report)."""
-        return {
-            "response": round(self.response, 4),
-            "past_reply": round(self.past_reply, 4),
-            "conversations": self.conversations,
-            "standard_error": round(self.standard_error, 4),
-        }
-
 
 def estimate_replies(
     flows: Sequence[Flow], response: str, embedder: Embedder, config: MiningConfig

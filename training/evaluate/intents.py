@@ -87,7 +87,7 @@ def machine_description() -> str:
     return f"{os.cpu_count()} CPU cores ({cpu}), {mem_gb:.0f} GB RAM, {gpu}"
 
 
-NO_TRAINING_CACHE = ("RASA_MAX_CACHE_SIZE", "0")
+NO_TRAINING_CACHE = {"RASA_MAX_CACHE_SIZE": "0"}
 """The environment setting that turns Rasa's training cache off (a size of 0 MiB)."""
 
 
@@ -103,11 +103,10 @@ def _run_system(
     ensure_offline()  # the child inherits the offline environment
     # Rasa's training cache off: a repeated run must train, not reload the model an earlier
     # run cached under the same config (a changed size rule does not change the config).
-    env = {**os.environ, NO_TRAINING_CACHE[0]: NO_TRAINING_CACHE[1]}
     subprocess.run(
         [sys.executable, "-m", "training.evaluate.runner", str(spec_path), str(out_path)],
         check=True,
-        env=env,
+        env={**os.environ, **NO_TRAINING_CACHE},
     )
     return json.loads(out_path.read_text(encoding="utf-8"))
 

@@ -62,7 +62,7 @@ from bot.knowledge.answer_prompt import (
 )
 from bot.knowledge.chunk_vectors import read_chunk_vectors
 from bot.knowledge.chunks import CHUNKS_FILE, Chunk, read_chunks
-from bot.knowledge.extract import sentences
+from bot.knowledge.extract import is_table_row, sentences
 from bot.knowledge.gate import GateConfig
 from bot.knowledge.index import Hit, KnowledgeIndex
 from bot.knowledge.qa_example import (
@@ -292,8 +292,8 @@ def lead_answer(chunk: Chunk, options: ExampleOptions) -> str | None:
     """
     body = chunk.text.split("\nA: ", 1)[1] if is_faq_row(chunk) else chunk.text
     # Table rows are not prose (sentences() would write them out as "Size S: Chest ...").
-    prose = "\n".join(line for line in body.split("\n") if not line.lstrip().startswith("|"))
-    found = [_EMPHASIS.sub("", s).strip() for s in sentences(prose)]
+    prose = "\n".join(line for line in body.split("\n") if not is_table_row(line))
+    found = [_EMPHASIS.sub("", s).strip() for s in sentences(prose) if "|" not in s]
     found = [s for s in found if s]
     if not found or len(found[0]) > options.max_answer_chars:
         return None

@@ -12,7 +12,7 @@ from bot.knowledge.extract import (
     extract_best,
     join_units,
     linearise_tables,
-    range_match,
+    range_matches,
     sentences,
     shorten,
 )
@@ -173,12 +173,17 @@ def test_rows_and_list_items_are_joined_with_a_semicolon_sentences_with_a_space(
 
 def test_a_labelled_range_that_holds_the_questions_number_matches():
     question = "what size jacket for a 96 cm chest?"
-    assert range_match(question, "Size M: Chest (cm) 94–100, Waist (cm) 82–88")
-    # 96 is in the waist range of XL, but the question is about the chest.
-    assert not range_match(question, "Size XL: Chest (cm) 106–112, Waist (cm) 94–100")
-    assert not range_match("what size for my chest?", "Size M: Chest (cm) 94–100")
-    assert range_match("delivery in 3 days?", "Standard delivery: 3-5 business days")
-    assert not range_match("delivery in 7 days?", "Standard delivery: 3-5 business days")
+    # 96 is in the waist range of XL too, but the question is about the chest.
+    assert range_matches(
+        question,
+        [
+            "Size M: Chest (cm) 94–100, Waist (cm) 82–88",
+            "Size XL: Chest (cm) 106–112, Waist (cm) 94–100",
+        ],
+    ) == [True, False]
+    assert range_matches("what size for my chest?", ["Size M: Chest (cm) 94–100"]) == [False]
+    assert range_matches("delivery in 3 days?", ["Standard delivery: 3-5 business days"]) == [True]
+    assert range_matches("delivery in 7 days?", ["Standard delivery: 3-5 business days"]) == [False]
 
 
 def test_the_row_whose_range_holds_the_number_is_the_extract():
