@@ -167,15 +167,58 @@ _EMAIL_RE = re.compile(
 )
 
 
+# Addresses written to dodge scrapers: "jane dot doe at example dot com",
+# "j.doe [at] example [dot] org", "jdoe (at) example.net". An "at" in brackets is always
+# an email's; a bare "at" only when the domain spells a dot out ("example dot com") or the
+# local part looks like one ("j.doe", "jdoe84"), so "look at google.com" is not an email.
+_OB_WORD = r"[A-Za-z0-9](?:[A-Za-z0-9_%+-]{0,62}[A-Za-z0-9])?"
+_OB_DOT = r"(?:\s*[\[(<{]\s*dot\s*[\])>}]\s*|\s+dot\s+|\.)"
+_OB_AT = r"(?:\s*[\[(<{]\s*(?:at|@)\s*[\])>}]\s*|\s+at\s+)"
+_OB_TLD = r"[A-Za-z]{2,6}"
+_OB_EMAIL_RE = re.compile(
+    rf"(?i)(?<![\w.@+-])(?P<local>{_OB_WORD}(?:{_OB_DOT}{_OB_WORD}){{0,4}})"
+    rf"(?P<at>{_OB_AT})"
+    rf"(?P<domain>{_OB_WORD}(?:{_OB_DOT}{_OB_WORD}){{0,3}}{_OB_DOT}{_OB_TLD})"
+    r"(?![\w@-])(?!\s+(?:at|dot)\b)(?!\s*[\[(<{]\s*(?:at|dot)\b)"
+)
+_SPOKEN_DOT_RE = re.compile(rf"(?i){_OB_DOT}")
+_EMAIL_LIKE_LOCAL_RE = re.compile(r"[._+]|\d")
+
+
+def _obfuscated_emails(text: str) -> list[Detection]:
+    found = []
+    for m in _OB_EMAIL_RE.finditer(text):
+        local, at, domain = m.group("local", "at", "domain")
+        if not local[0].isalpha():  # "4.50 at tesco.com" is a price
+            continue
+        bracketed = at.strip()[:1] in "[(<{"
+        spelled = re.search(r"(?i)[\s\[(<{]dot[\s\])>}]", domain) is not None
+        if not (bracketed or spelled or _EMAIL_LIKE_LOCAL_RE.search(local)):
+            continue
+        key = _SPOKEN_DOT_RE.sub(".", local) + "@" + _SPOKEN_DOT_RE.sub(".", domain)
+        found.append(Detection("EMAIL", m.start(), m.end(), key.casefold()))
+    return found
+
+
 class EmailDetector:
-    """Email addresses, including plus-addressing and sub-domains."""
+    """Email addresses, including plus-addressing, sub-domains and spelled-out forms.
+
+    A spelled-out address ("jane dot doe at example dot com", "j.doe [at] example.org")
+    is numbered as the address it spells, so it shares a placeholder with the plain form.
+    """
 
     def detect(self, text: str) -> list[Detection]:
         """Return the email addresses in ``text``."""
-        return [
+        plain = [
             Detection("EMAIL", m.start(), m.end(), m.group().casefold())
             for m in _EMAIL_RE.finditer(text)
         ]
+        spelled = [
+            d
+            for d in _obfuscated_emails(text)
+            if not any(d.start < p.end and p.start < d.end for p in plain)
+        ]
+        return sorted(plain + spelled, key=lambda d: d.start)
 
 
 # ---------------------------------------------------------------------------------------

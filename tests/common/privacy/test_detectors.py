@@ -213,6 +213,55 @@ def test_email_detector_ignores_non_addresses():
     assert EmailDetector().detect("Meet @ 5pm, user@localhost, a@b") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "email", "key"),
+    [
+        (
+            "write to ravi dot menon at example dot com pls",
+            "ravi dot menon at example dot com",
+            "ravi.menon@example.com",
+        ),
+        ("it's k.obi [at] example [dot] org", "k.obi [at] example [dot] org", "k.obi@example.org"),
+        ("mail lenka (at) example.net thanks", "lenka (at) example.net", "lenka@example.net"),
+        (
+            "HUGO_B AT EXAMPLE DOT CO DOT UK",
+            "HUGO_B AT EXAMPLE DOT CO DOT UK",
+            "hugo_b@example.co.uk",
+        ),
+        ("reply to t.nakamura at example.jp", "t.nakamura at example.jp", "t.nakamura@example.jp"),
+        (
+            "email me at ana dot ruiz at example dot org",
+            "ana dot ruiz at example dot org",
+            "ana.ruiz@example.org",
+        ),
+    ],
+)
+def test_email_detector_finds_spelled_out_addresses(text, email, key):
+    found = EmailDetector().detect(text)
+    assert spans(found, text) == [email]
+    assert found[0].key == key
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "have a look at google.com",
+        "I ordered it at amazon.co.uk last week",
+        "it was 4.50 at shop.example.com",
+        "we'll meet at the shop dot com stand",
+        "arrive at 5 pm. Dot said hi",
+    ],
+)
+def test_email_detector_leaves_ordinary_at_alone(text):
+    assert EmailDetector().detect(text) == []
+
+
+def test_a_spelled_out_address_shares_the_plain_one_s_key():
+    text = "ravi.menon@example.com, or ravi dot menon at example dot com"
+    plain, spelled = EmailDetector().detect(text)
+    assert plain.key == spelled.key
+
+
 # --- Order and account numbers --------------------------------------------------------
 
 

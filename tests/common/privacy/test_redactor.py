@@ -107,6 +107,11 @@ def test_phone_written_two_ways_is_one_placeholder(redactor):
     assert result.text == "Call [PHONE_1], i.e. [PHONE_1], or [PHONE_2]"
 
 
+def test_an_email_spelled_out_is_the_same_placeholder(redactor):
+    text = "ravi.menon@example.com, or ravi dot menon at example dot com"
+    assert redactor.redact(text).text == "[EMAIL_1], or [EMAIL_1]"
+
+
 def test_types_are_numbered_independently(redactor):
     result = redactor.redact("Marco: marco@example.com; Anna Schmidt: anna@example.com")
     assert result.text == "[PERSON_1]: [EMAIL_1]; [PERSON_2]: [EMAIL_2]"
