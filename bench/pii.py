@@ -13,7 +13,7 @@ CPU time (steadier when other jobs share the cores).
 
 Usage:
     python bench/pii.py [--data A.jsonl [--data B.jsonl ...]] [--leniency VALID] [--errors]
-                        [--code DIR] [--names spacy|minilm|both] [--name-model DIR]
+                        [--code DIR] [--names spacy|minilm|both|vote] [--name-model DIR]
                         [--tagger-types PERSON[,ADDRESS]]
 
 Prints one Markdown table with a column per data file and writes ``bench/results/pii.json``.
@@ -281,8 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--names",
         default="spacy",
-        choices=("spacy", "minilm", "both"),
-        help="name finder: spaCy NER, the MiniLM tagger (python -m training pii-ner), or both",
+        choices=("spacy", "minilm", "both", "vote"),
+        help="name finder: spaCy NER, the MiniLM tagger (python -m training pii-ner), both "
+        "(union), or vote (the tagger's names and the spaCy names it does not rule out)",
     )
     parser.add_argument("--name-model", default="", help="the MiniLM tagger's folder")
     parser.add_argument(

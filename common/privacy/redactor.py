@@ -40,6 +40,7 @@ from common.privacy.detectors import (
     find_placeholders,
     numbered_placeholders,
 )
+from common.privacy.name_vote import DEFAULT_MIN_PERSON_P, VetoedNameFinder
 from common.privacy.names import NameFinder, SpacyNameFinder, UnionNameFinder
 from common.privacy.pseudonyms import PseudonymSession, make_faker
 from common.privacy.tagger import MiniLMNameFinder
@@ -61,8 +62,9 @@ TYPE_PRIORITY: tuple[PiiType, ...] = (
 
 
 REPLACEMENTS: tuple[str, ...] = ("placeholder", "pseudonym")
-# Name finders: spaCy NER with cues and vetoes, the MiniLM tagger, or both (union).
-NAME_FINDERS: tuple[str, ...] = ("spacy", "minilm", "both")
+# Name finders: spaCy NER with cues and vetoes, the MiniLM tagger, both (union), or the
+# tagger's spans with the spaCy spans the tagger does not rule out (vote).
+NAME_FINDERS: tuple[str, ...] = ("spacy", "minilm", "both", "vote")
 TAGGER_TYPES: tuple[str, ...] = ("PERSON", "ADDRESS")
 
 
@@ -104,11 +106,15 @@ class RedactionConfig:
             :class:`~common.privacy.pseudonyms.PseudonymSession`).
         pseudonym_locale: Faker locale of the fake names and addresses.
         names: How person names are found: ``spacy`` (NER, cues and vetoes), ``minilm``
-            (the MiniLM tagger trained by ``python -m training pii-ner``) or ``both``
-            (the union of the two).
+            (the MiniLM tagger trained by ``python -m training pii-ner``), ``both``
+            (the union of the two) or ``vote`` (the tagger's spans, and spaCy's where the
+            tagger gives the name a probability of at least ``name_min_person_p``; see
+            :class:`~common.privacy.name_vote.VetoedNameFinder`).
         name_model_dir: Where the MiniLM tagger is saved; empty: ``.cache/pii-ner``.
         tagger_types: Which of the tagger's types are used (default both: ``PERSON``,
             and ``ADDRESS``, whose spans join the regular expressions').
+        name_min_person_p: With ``names: vote``, the least tagger probability that keeps
+            one of spaCy's names.
 
     """
 
@@ -127,6 +133,7 @@ class RedactionConfig:
     names: str = "spacy"
     name_model_dir: str = ""
     tagger_types: tuple[str, ...] = ("PERSON", "ADDRESS")
+    name_min_person_p: float = DEFAULT_MIN_PERSON_P
 
     def __post_init__(self) -> None:
         unknown = set(self.types) - set(ALL_TYPES)
@@ -143,6 +150,8 @@ class RedactionConfig:
             raise ConfigError(f"replacement must be one of {list(REPLACEMENTS)}")
         if self.names not in NAME_FINDERS:
             raise ConfigError(f"names must be one of {list(NAME_FINDERS)}")
+        if not 0.0 <= self.name_min_person_p <= 1.0:
+            raise ConfigError("name_min_person_p must be between 0 and 1")
         if not self.tagger_types or set(self.tagger_types) - set(TAGGER_TYPES):
             raise ConfigError(f"tagger_types must be some of {list(TAGGER_TYPES)}")
         if self.replacement == "pseudonym":
@@ -188,6 +197,10 @@ class RedactionConfig:
                 if not isinstance(value, bool):
                     raise ConfigError(f"{key} must be true or false")
                 values[key] = value
+            elif key == "name_min_person_p":
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ConfigError(f"{key} must be a number")
+                values[key] = float(value)
             elif key == "ner_batch_size":
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise ConfigError(f"{key} must be an integer")
@@ -343,6 +356,8 @@ class Redactor:
             denylist=config.name_denylist,
         )
         tagger.check()
+        if config.names == "vote":
+            return VetoedNameFinder(spacy, tagger, config.name_min_person_p)
         return tagger if config.names == "minilm" else UnionNameFinder((spacy, tagger))
 
     @staticmethod

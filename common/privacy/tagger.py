@@ -31,6 +31,8 @@ _WHAT = "PII name tagger (MiniLM token classifier)"
 # A span is widened to whole words: letters, digits and in-word hyphens/apostrophes.
 _WORD_CHAR_RE = re.compile(r"[\w'’-]")
 _EDGE_STRIP = " \t\n,.;:!?\"'’()[]<>-–—"
+# A word-piece's character span and the tagger's probability that it is part of a name.
+TokenScore = tuple[int, int, float]
 
 
 def default_model_dir() -> Path:
@@ -182,11 +184,26 @@ class MiniLMNameFinder:
             One list of detections per text.
 
         """
+        return [spans for spans, _ in self.tag_many(texts)]
+
+    def tag_many(self, texts: Sequence[str]) -> list[tuple[list[Detection], list[TokenScore]]]:
+        """Return each text's spans and, per word-piece, the tagger's PERSON probability.
+
+        Args:
+            texts: The texts.
+
+        Returns:
+            Per text: the detections (as :meth:`find_many`) and ``(start, end, p)`` for
+            every word-piece, ``p`` being the probability of ``B-PERSON`` plus
+            ``I-PERSON`` (the highest over overlapping windows).
+
+        """
         import torch
 
         with self._lock:
             tokenizer, model, id2label = self._model
-        results: list[list[Detection]] = [[] for _ in texts]
+        person = [i for i, label in id2label.items() if label.endswith("-PERSON")]
+        results: list[tuple[list[Detection], list[TokenScore]]] = [([], []) for _ in texts]
         todo = [i for i, t in enumerate(texts) if any(ch.isalpha() for ch in t)]
         # Similar lengths share a batch, so little padding is computed.
         todo.sort(key=lambda i: len(texts[i]))
@@ -207,7 +224,9 @@ class MiniLMNameFinder:
                     input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]
                 ).logits
             predicted = logits.argmax(-1).tolist()
+            person_p = logits.softmax(-1)[..., person].sum(-1).tolist()
             found: dict[int, set[tuple[int, int, str]]] = {}
+            scores: dict[int, dict[tuple[int, int], float]] = {}
             for w, sample in enumerate(enc["overflow_to_sample_mapping"].tolist()):
                 text_id = ids[sample]
                 mask = enc["attention_mask"][w].tolist()
@@ -218,14 +237,20 @@ class MiniLMNameFinder:
                 labels = [id2label[p] for p in predicted[w]]
                 window = decode_spans(texts[text_id], offsets, labels, self.types)
                 found.setdefault(text_id, set()).update(window)
+                seen = scores.setdefault(text_id, {})
+                for offset, p in zip(offsets, person_p[w], strict=True):
+                    if offset[1] > offset[0]:
+                        seen[offset] = max(p, seen.get(offset, 0.0))
             for text_id, spans in found.items():
                 protected = find_placeholders(texts[text_id])
-                results[text_id] = [
+                detections = [
                     Detection(_pii_type(kind), s, e)
-                    for s, e, kind in _merge(sorted(spans))
+                    for s, e, kind in _merge(texts[text_id], sorted(spans))
                     if not any(s < pe and ps < e for ps, pe in protected)
                     and (kind != "PERSON" or self._plausible_name(texts[text_id][s:e]))
                 ]
+                token_scores = [(s, e, p) for (s, e), p in sorted(scores[text_id].items())]
+                results[text_id] = (detections, token_scores)
         return results
 
     def _plausible_name(self, value: str) -> bool:
@@ -241,11 +266,18 @@ def _pii_type(kind: str) -> PiiType:
     return "ADDRESS" if kind == "ADDRESS" else "PERSON"
 
 
-def _merge(spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Merge overlapping spans of one type (windows overlap), keeping the widest."""
+def _merge(text: str, spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Merge spans of one type that overlap (windows overlap), keeping the widest.
+
+    Two names separated only by spaces are one name: the tagger sometimes opens a new span
+    (``B-PERSON``) at a surname, which would give "Mervyn Conley" two placeholders.
+    """
     out: list[tuple[int, int, str]] = []
     for s, e, kind in spans:
-        if out and out[-1][2] == kind and s < out[-1][1]:
+        joined = (
+            kind == "PERSON" and out and s >= out[-1][1] and not text[out[-1][1] : s].strip(" ")
+        )
+        if out and out[-1][2] == kind and (s < out[-1][1] or joined):
             out[-1] = (out[-1][0], max(e, out[-1][1]), kind)
         else:
             out.append((s, e, kind))

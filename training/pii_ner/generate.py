@@ -9,6 +9,16 @@ never labelled. Casing varies per example: as written, all lower case (chat), al
 case, or only the names lower case. Everything is drawn from one seeded generator, so the
 same seed gives the same examples.
 
+Two kinds of noise teach the tagger what is *not* a name, beyond the decoy lists:
+
+- **typos**: in about a third of the examples, some words outside the labelled spans are
+  misspelt (a letter dropped, doubled, swapped or replaced, or two words run together, as
+  "uhelp" or "needassistance"), because an unknown word-piece sequence alone must not read
+  as a rare name;
+- **things**: the ``{thing}`` slot takes a noun from the packaged English model's
+  lemmatizer tables (WordNet's nouns, first names removed), in any case, where a product
+  or an item stands ("can I get a Cortado", "the Gossamer arrived torn").
+
 Templates are split by position into a training and a held-out group
 (:func:`split_templates`), so that development scores are measured on sentence shapes the
 model never saw.
@@ -16,14 +26,17 @@ model never saw.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 from faker import Faker
 
+from common.errors import ModelPackageMissingError
+from common.privacy.gazetteer import first_names, last_names
+from common.privacy.names import find_model_path
 from training.pii_ner.templates import (
     ADDRESS_TEMPLATES,
     BRANDS,
@@ -59,6 +72,36 @@ _ADDRESS_SLOTS = frozenset(("addr", "street"))
 _GB_SUFFIXES = ("st", "rd", "ave", "ln", "Street", "Road", "Lane", "Close", "Way", "Drive")
 _US_SUFFIXES = ("St", "Ave", "Blvd", "Rd", "Dr", "Street", "Avenue", "Ct", "Pl")
 _US_UNITS = ("Apt 4B", "Apt. 12", "Suite 200", "Unit 7", "#3")
+TYPO_EXAMPLES = 0.35  # share of examples with misspelt words
+TYPO_WORDS = 0.15  # share of words misspelt in such an example
+_WORD_RE = re.compile(r"[A-Za-z]{3,}")
+_KEYS = "qwertyuiopasdfghjklzxcvbnm"
+
+
+@functools.cache
+def thing_nouns() -> tuple[str, ...]:
+    """WordNet nouns of 4 to 12 letters from the packaged spaCy model, no first names.
+
+    Raises:
+        ModelPackageMissingError: When the spaCy model package is missing.
+
+    """
+    from spacy.lookups import Lookups
+    from spacy.strings import hash_string  # type: ignore[attr-defined]
+
+    try:
+        lookups = Lookups().from_disk(find_model_path() / "lemmatizer" / "lookups")
+        nouns = lookups.get_table("lemma_index")[hash_string("noun")]
+    except (OSError, KeyError, ValueError) as e:
+        raise ModelPackageMissingError("en_core_web_sm", f"PII tagger training data ({e})") from e
+    people = first_names() | last_names()
+    return tuple(
+        sorted(
+            w
+            for w in nouns
+            if isinstance(w, str) and w.isalpha() and 4 <= len(w) <= 12 and w not in people
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -95,14 +138,16 @@ class ExampleGenerator:
 
     Args:
         seed: Seed of every random choice (Python's ``random`` and Faker's).
+        typo_examples: Share of examples whose unlabelled words get misspelt.
 
     """
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, typo_examples: float = TYPO_EXAMPLES) -> None:
         self._rng = random.Random(seed)
         self._seed = seed
+        self._typo_examples = typo_examples
 
-    @cached_property
+    @functools.cached_property
     def _fakers(self) -> dict[str, Faker]:
         fakers = {}
         for i, locale in enumerate(sorted(set(NAME_LOCALES) | set(ADDRESS_LOCALES))):
@@ -179,9 +224,38 @@ class ExampleGenerator:
             "sentence": lambda: self._rng.choice(SENTENCES),
             "phone": faker.phone_number,
             "order": lambda: f"PC-{self._rng.randint(100000, 999999)}",
+            "thing": self._thing,
+            "thing2": self._thing,
         }
         make = choices.get(slot)
         return str(make()) if make else None
+
+    def _thing(self) -> str:
+        word = self._rng.choice(thing_nouns())
+        return word.capitalize() if self._rng.random() < 0.5 else word
+
+    def _misspell(self, word: str) -> str:
+        i = self._rng.randrange(1, len(word))
+        edit = self._rng.randrange(4)
+        if edit == 0:  # dropped
+            return word[:i] + word[i + 1 :]
+        if edit == 1:  # doubled
+            return word[:i] + word[i] + word[i:] if i < len(word) else word + word[-1]
+        if edit == 2 and i < len(word) - 1:  # swapped
+            return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        return word[:i] + self._rng.choice(_KEYS) + word[i + 1 :]  # replaced
+
+    def _noisy(self, piece: str) -> str:
+        """Misspell some words of an unlabelled piece; runs two words together at times."""
+        out = _WORD_RE.sub(
+            lambda m: self._misspell(m.group()) if self._rng.random() < TYPO_WORDS else m.group(),
+            piece,
+        )
+        inner = [m.start() for m in re.finditer(r"(?<=[a-z]) (?=[a-z])", out)]
+        if inner and self._rng.random() < 0.3:
+            k = self._rng.choice(inner)
+            out = out[:k] + out[k + 1 :]
+        return out
 
     def fill(self, template: str) -> Example:
         """Fill one template.
@@ -197,6 +271,7 @@ class ExampleGenerator:
 
         """
         casing = self._rng.choices(("asis", "lower", "upper", "names"), (0.55, 0.3, 0.05, 0.1))[0]
+        typos = self._rng.random() < self._typo_examples
 
         def cased(piece: str, labelled: bool) -> str:
             if casing == "lower" or (casing == "names" and labelled):
@@ -211,6 +286,8 @@ class ExampleGenerator:
         last = 0
         for m in _SLOT_RE.finditer(template):
             literal = cased(template[last : m.start()], False)
+            if typos:
+                literal = self._noisy(literal)
             parts.append(literal)
             pos += len(literal)
             slot = m.group(1)
@@ -232,12 +309,15 @@ class ExampleGenerator:
                     raise KeyError(f"unknown template slot {slot!r}")
                 value, pii_type = decoy, None
             value = cased(" ".join(value.split(" ")), pii_type is not None)
+            if typos and pii_type is None:
+                value = self._noisy(value)
             if pii_type is not None:
                 spans.append((pos, pos + len(value), pii_type))
             parts.append(value)
             pos += len(value)
             last = m.end()
-        parts.append(cased(template[last:], False))
+        tail = cased(template[last:], False)
+        parts.append(self._noisy(tail) if typos else tail)
         return Example("".join(parts), tuple(spans))
 
     def examples(self, count: int, held_out: bool = False) -> list[Example]:

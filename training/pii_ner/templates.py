@@ -13,7 +13,8 @@ Slots in braces are filled by :mod:`training.pii_ner.generate`:
   words in other languages), ``{brand}`` (brands and services: "Google", "Royal Mail"),
   ``{hi}`` (greetings, thanks and chat fillers: "ty", "hiya", "nvm"), ``{bye}`` (sign-offs),
   ``{title}`` ("Mrs", "Herr": outside the name's span), ``{chat}`` (a short support message
-  with no name), ``{sentence}`` (a whole message in another language, with no name).
+  with no name), ``{sentence}`` (a whole message in another language, with no name),
+  ``{thing}`` / ``{thing2}`` (an ordinary English noun standing for an item or product).
 
 The styles are chat (lower case, no punctuation), SMS, email with signatures over several
 lines, Slack and chat logs with speaker prefixes, tickets and agents' notes. The templates
@@ -58,6 +59,11 @@ PERSON_TEMPLATES: tuple[str, ...] = (
     "its {first} from earlier, the link didnt work",
     "yo its {first} lol the app crashed again",
     "im {first} and i ordered the {product} last week",
+    "one {thing} for {first} please",
+    "{first} wants the {thing} in blue",
+    "the {thing} is a gift for {first}",
+    "{first}: can I change the {thing} to a {thing2}?",
+    "{hi} {first}, the {thing} is back in stock",
     "i'm {full}, my account email changed",
     "my name is {full} and I need to update my card",
     "name's {first}, order {order}",
@@ -291,6 +297,25 @@ DECOY_TEMPLATES: tuple[str, ...] = (
     "Subject: Re: order {order}",
     "Sent from my iPhone",
     "Mob: {phone}\nCell: {phone}",
+    # items and products named by an ordinary (often rare) noun, in any case
+    "can I get a {thing} please",
+    "do you still sell the {thing}?",
+    "the {thing} I ordered is the wrong colour",
+    "is the {thing} back in stock",
+    "two {thing} and one {thing2} please",
+    "{thing} arrived broken, can I swap it for the {thing2}?",
+    "I'd like to return the {thing}",
+    "{hi}, is {thing} available in large?",
+    "add a {thing} to my order {order}",
+    "the {thing} {thing2} set is out of stock again",
+    "what's the difference between {thing} and {thing2}?",
+    "my {thing} came without the {thing2}",
+    "{thing} or {thing2}, which is lighter?",
+    "can you swap the {thing} for a {thing2}",
+    "Re: {thing} refund",
+    "{thing}: still waiting",
+    "no {thing} in the box",
+    "I'll take the {thing} instead",
 )
 
 ORGS: tuple[str, ...] = (

@@ -55,7 +55,7 @@ class TrainConfig:
     generated: int = 4000
     annotated: tuple[str, ...] = DEFAULT_ANNOTATED
     annotated_repeat: int = 2
-    epochs: int = 2
+    epochs: int = 3
     batch_size: int = 32
     learning_rate: float = 1e-4
     max_length: int = 64

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from common.errors import BotError
 from common.privacy import RedactionConfig, Redactor
+from common.privacy.redactor import NAME_FINDERS
 from training.ingest import FORMATS, CsvMapping, IngestOptions
 from training.prepare.options import PrepareOptions
 from training.prepare.pipeline import outputs, prepare
@@ -96,10 +97,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--names",
-        choices=("spacy", "minilm", "both"),
+        choices=NAME_FINDERS,
         default="spacy",
         help="how person names are found: spaCy NER with cues (default), the MiniLM tagger "
-        "trained by `python -m training pii-ner`, or both",
+        "trained by `python -m training pii-ner`, both (union), or vote (the tagger's "
+        "names and the spaCy names it does not rule out: the best measured; needs "
+        "`make pii-ner`)",
     )
 
 

@@ -75,6 +75,18 @@ def test_config_rejects_unknown_finder_and_types() -> None:
     config = RedactionConfig.from_dict({"names": "both", "tagger_types": ["PERSON", "ADDRESS"]})
     assert config.names == "both"
     assert config.tagger_types == ("PERSON", "ADDRESS")
+    vote = RedactionConfig.from_dict({"names": "vote", "name_min_person_p": 0.2})
+    assert vote.name_min_person_p == 0.2
+    for bad in (1.5, "high", True):
+        with pytest.raises(ConfigError, match="name_min_person_p"):
+            RedactionConfig.from_dict({"names": "vote", "name_min_person_p": bad})
+
+
+def test_vote_redacts_the_tagger_s_names(every_word_a_name: Path) -> None:
+    config = RedactionConfig(
+        names="vote", name_model_dir=str(every_word_a_name), types=frozenset({"PERSON"})
+    )
+    assert Redactor(config).redact("ask olufemi").text == "[PERSON_1]"
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +126,24 @@ def test_finder_maps_tokens_back_to_words_in_batches_and_windows(every_word_a_na
     assert [texts[0][d.start : d.end] for d in found[0]] == ["deepa"]
     assert found[1] == [] and found[2] == []
     assert [texts[3][d.start : d.end] for d in found[3]] == ["call", "now"]
-    assert [long_text[d.start : d.end] for d in found[4]] == long_text.split()
+    # Every word is a name start here; words apart only by spaces make one name.
+    assert [long_text[d.start : d.end] for d in found[4]] == [long_text]
     assert all(d.type == "PERSON" for spans in found for d in spans)
+
+
+def test_a_name_started_again_at_the_surname_is_one_name(every_word_a_name: Path) -> None:
+    text = "mervyn conley, then anna\nbo"
+    (found,) = MiniLMNameFinder(every_word_a_name).find_many([text])
+    assert [text[d.start : d.end] for d in found] == ["mervyn conley", "then anna", "bo"]
+
+
+def test_tag_many_gives_each_word_piece_its_name_probability(every_word_a_name: Path) -> None:
+    text = "ask olufemi"
+    ((spans, scores),) = MiniLMNameFinder(every_word_a_name).tag_many([text])
+    assert [text[d.start : d.end] for d in spans] == ["ask olufemi"]
+    assert [text[s:e] for s, e, _ in scores][0] == "ask"
+    assert "".join(text[s:e] for s, e, _ in scores) == "askolufemi"
+    assert all(0.9 < p <= 1.0 for _, _, p in scores)
 
 
 def test_finder_drops_non_names_digits_single_letters_and_denylisted(

@@ -6,13 +6,13 @@ import re
 
 import pytest
 
-from training.pii_ner.generate import ExampleGenerator, split_templates
+from training.pii_ner.generate import ExampleGenerator, split_templates, thing_nouns
 from training.pii_ner.templates import DECOY_TEMPLATES, PERSON_TEMPLATES
 from training.pii_ner.train import LABELS, token_labels
 
 
 def test_spans_cover_exactly_the_filled_slots() -> None:
-    generator = ExampleGenerator(3)
+    generator = ExampleGenerator(3, typo_examples=0.0)
     for _ in range(50):
         example = generator.fill("my dad {first} set up {addr} with {org}")
         text = example.text
@@ -23,6 +23,32 @@ def test_spans_cover_exactly_the_filled_slots() -> None:
         assert a_s == pe + 8
         assert text[a_e : a_e + 6].lower() == " with "
         assert text[ps:pe] == text[ps:pe].strip() and text[ps:pe]
+
+
+def test_typos_touch_the_words_around_a_name_never_the_name() -> None:
+    generator = ExampleGenerator(4, typo_examples=1.0)
+    clean = " thanks for everything, wonderful service from the whole team"
+    texts = []
+    for _ in range(60):
+        example = generator.fill("{first}" + clean)
+        ((start, end, kind),) = example.spans
+        assert (start, kind) == (0, "PERSON")
+        name = example.text[start:end]
+        assert name == name.strip() and "  " not in name
+        texts.append(example.text[end:])
+    assert sum(t != clean and t.casefold() != clean for t in texts) > 20
+
+
+def test_thing_slots_take_ordinary_nouns_never_labelled() -> None:
+    generator = ExampleGenerator(6, typo_examples=0.0)
+    nouns = set(thing_nouns())
+    assert len(nouns) > 10_000
+    assert not {"maria", "john", "deepa"} & nouns
+    for _ in range(30):
+        example = generator.fill("can I get a {thing} please")
+        assert example.spans == ()
+        word = example.text.casefold().removeprefix("can i get a ").removesuffix(" please")
+        assert word in nouns
 
 
 def test_decoys_are_never_labelled() -> None:
