@@ -1,7 +1,7 @@
 """Build the blind PII evaluation set from its hand-written source.
 
-There are two frozen sets, written the same way by writers who never saw the
-detectors: ``v1`` and the newer ``v2``. A source
+There are three frozen sets, written the same way by writers who never saw the
+detectors: ``v1``, the newer ``v2`` and the newest ``v3``. A source
 (``tests/common/privacy/data/pii_blind_<set>.src.txt``) holds one record per block. A
 block starts with a header line ``## <style>`` (style is one of chat, sms, email,
 slack, ticket); the lines after it, up to the next header, are the text (blank
@@ -20,6 +20,7 @@ Usage::
     python scripts/pii_blind_build.py                     # writes pii_blind_v1.jsonl
     python scripts/pii_blind_build.py --check             # fail if the jsonl is stale
     python scripts/pii_blind_build.py --set v2 [--check]  # the same for pii_blind_v2
+    python scripts/pii_blind_build.py --set v3 [--check]  # the same for pii_blind_v3
 
 The sets are frozen: see ``tests/common/privacy/data/BLIND.md``.
 """
@@ -53,6 +54,7 @@ class BlindSet:
 SETS = {
     "v1": BlindSet(SOURCE, OUTPUT),
     "v2": BlindSet(DATA_DIR / "pii_blind_v2.src.txt", DATA_DIR / "pii_blind_v2.jsonl"),
+    "v3": BlindSet(DATA_DIR / "pii_blind_v3.src.txt", DATA_DIR / "pii_blind_v3.jsonl"),
 }
 
 TYPES = ("EMAIL", "PHONE", "PERSON", "ADDRESS", "CARD", "IBAN", "ORDER", "ACCOUNT")

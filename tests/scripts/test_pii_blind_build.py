@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ def _module() -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("name", ["v1", "v2"])
+@pytest.mark.parametrize("name", ["v1", "v2", "v3"])
 def test_the_jsonl_is_exactly_what_the_source_builds(name: str) -> None:
     build = _module()
     blind = build.SETS[name]
@@ -46,11 +47,13 @@ def test_v1_stays_the_default_set() -> None:
 
 def test_the_sets_share_no_text() -> None:
     build = _module()
-    texts = [
-        {r.text for r in build.build(build.SETS[name].source.read_text(encoding="utf-8"))}
-        for name in ("v1", "v2")
-    ]
-    assert not texts[0] & texts[1]
+    assert {"v1", "v2", "v3"} <= set(build.SETS)
+    texts = {
+        name: {r.text for r in build.build(blind.source.read_text(encoding="utf-8"))}
+        for name, blind in build.SETS.items()
+    }
+    for first, second in itertools.combinations(sorted(texts), 2):
+        assert not texts[first] & texts[second], (first, second)
 
 
 def test_the_checks_catch_a_bad_card_and_a_wrong_marker() -> None:
