@@ -123,7 +123,7 @@ class RedactionConfig:
     phone_leniency: str = "VALID"
     phone_international_possible: bool = True
     order_patterns: tuple[str, ...] = (r"(?i)(?<![\w-])PC[- ]?\d{6}(?!\d)",)
-    account_patterns: tuple[str, ...] = (r"(?<![\w-])ACC[- ]?\d{6,10}(?!\d)",)
+    account_patterns: tuple[str, ...] = (r"(?i)(?<![\w-])ACC[- ]?\d{6,10}(?!\d)",)
     address_patterns: tuple[str, ...] = ADDRESS_PATTERNS
     name_denylist: tuple[str, ...] = ("Pinecrest",)
     name_proper_noun_fallback: bool = True

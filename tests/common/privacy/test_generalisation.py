@@ -157,6 +157,14 @@ def test_order_numbers_tolerate_spacing():
     )
 
 
+def test_account_numbers_tolerate_case_and_spacing():
+    redactor = Redactor(RedactionConfig(types=frozenset({"ACCOUNT_ID"})))
+    result = redactor.redact("acc 10482733, Acc10482733 and ACC-10482733; access 10482733 is not")
+    assert result.text == (
+        "[ACCOUNT_ID_1], [ACCOUNT_ID_1] and [ACCOUNT_ID_1]; access 10482733 is not"
+    )
+
+
 # --- pseudonyms ---------------------------------------------------------------------
 
 
