@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import phonenumbers
 
 from common.errors import ConfigError
+from common.precision import validate_precision
 from common.privacy.detectors import (
     ADDRESS_PATTERNS,
     ALL_TYPES,
@@ -115,6 +116,8 @@ class RedactionConfig:
             and ``ADDRESS``, whose spans join the regular expressions').
         name_min_person_p: With ``names: vote``, the least tagger probability that keeps
             one of spaCy's names.
+        tagger_precision: The tagger's weights: ``auto`` (bfloat16 where the CPU computes
+            in it natively, else float32), ``fp32`` or ``bf16``.
 
     """
 
@@ -134,6 +137,7 @@ class RedactionConfig:
     name_model_dir: str = ""
     tagger_types: tuple[str, ...] = ("PERSON", "ADDRESS")
     name_min_person_p: float = DEFAULT_MIN_PERSON_P
+    tagger_precision: str = "auto"
 
     def __post_init__(self) -> None:
         unknown = set(self.types) - set(ALL_TYPES)
@@ -150,6 +154,7 @@ class RedactionConfig:
             raise ConfigError(f"replacement must be one of {list(REPLACEMENTS)}")
         if self.names not in NAME_FINDERS:
             raise ConfigError(f"names must be one of {list(NAME_FINDERS)}")
+        validate_precision(self.tagger_precision)
         if not 0.0 <= self.name_min_person_p <= 1.0:
             raise ConfigError("name_min_person_p must be between 0 and 1")
         if not self.tagger_types or set(self.tagger_types) - set(TAGGER_TYPES):
@@ -189,7 +194,13 @@ class RedactionConfig:
                 values[key] = frozenset(str(v).upper() for v in value)
             elif key == "phone_leniency":
                 values[key] = str(value).upper()
-            elif key in ("replacement", "pseudonym_locale", "names", "name_model_dir"):
+            elif key in (
+                "replacement",
+                "pseudonym_locale",
+                "names",
+                "name_model_dir",
+                "tagger_precision",
+            ):
                 if not isinstance(value, str):
                     raise ConfigError(f"{key} must be a string")
                 values[key] = value
@@ -354,6 +365,7 @@ class Redactor:
             Path(config.name_model_dir) if config.name_model_dir else None,
             types=[t for t in config.tagger_types if t in config.types],
             denylist=config.name_denylist,
+            precision=config.tagger_precision,
         )
         tagger.check()
         if config.names == "vote":

@@ -12,6 +12,7 @@ words around a name, not on its capital letter.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import threading
@@ -26,6 +27,7 @@ from common.privacy.names import NOT_NAMES
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
+logger = logging.getLogger(__name__)
 TRAIN_COMMAND = "python -m training pii-ner"
 _WHAT = "PII name tagger (MiniLM token classifier)"
 # A span is widened to whole words: letters, digits and in-word hyphens/apostrophes.
@@ -122,6 +124,9 @@ class MiniLMNameFinder:
         max_length: Word-pieces per window (longer texts are split with an overlap).
         denylist: Company and product names that are never people (as
             :attr:`~common.privacy.redactor.RedactionConfig.name_denylist`).
+        precision: ``auto`` (bfloat16 weights on a CPU or GPU that computes in bfloat16
+            natively: about 2.6 times faster on an AMX CPU, the same spans on the
+            development sets; float32 elsewhere), ``fp32`` or ``bf16``.
 
     A PERSON span is also dropped when it has fewer than two letters or when all its words
     are in :data:`~common.privacy.names.NOT_NAMES` (greetings, sign-offs, support words:
@@ -139,7 +144,12 @@ class MiniLMNameFinder:
         batch_size: int = 32,
         max_length: int = 128,
         denylist: Sequence[str] = (),
+        precision: str = "auto",
     ) -> None:
+        from common.precision import validate_precision
+
+        validate_precision(precision)
+        self.precision = precision
         self.model_dir = model_dir or default_model_dir()
         self.denylist = frozenset(w.casefold() for w in denylist)
         self.types = frozenset(types)
@@ -167,6 +177,13 @@ class MiniLMNameFinder:
             raise ModelLoadError(str(self.model_dir), _WHAT, str(e)) from e
         model.eval()
         model.requires_grad_(False)  # never torch.set_grad_enabled: that is global
+        from common.precision import use_bf16
+
+        if use_bf16(self.precision, next(model.parameters()).device):
+            import torch
+
+            model.to(torch.bfloat16)
+        logger.info("PII tagger loaded (%s).", next(model.parameters()).dtype)
         id2label = {int(k): str(v) for k, v in model.config.id2label.items()}
         return tokenizer, model, id2label
 
@@ -224,7 +241,7 @@ class MiniLMNameFinder:
                     input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]
                 ).logits
             predicted = logits.argmax(-1).tolist()
-            person_p = logits.softmax(-1)[..., person].sum(-1).tolist()
+            person_p = logits.float().softmax(-1)[..., person].sum(-1).tolist()
             found: dict[int, set[tuple[int, int, str]]] = {}
             scores: dict[int, dict[tuple[int, int], float]] = {}
             for w, sample in enumerate(enc["overflow_to_sample_mapping"].tolist()):

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from common.errors import BotError
+from common.privacy.redactor import NAME_FINDERS
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster-distance", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--force", action="store_true", help="overwrite files edited by hand")
+    parser.add_argument(
+        "--names",
+        choices=NAME_FINDERS,
+        default="spacy",
+        help="how person names are redacted: spaCy NER (default), the MiniLM tagger, both "
+        "(the fewest leaks; needs `make pii-ner`) or vote (fewer false names)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         0 when built, 3 when stopped for the review of ``intents_proposed.yml``, 1 on error.
 
     """
+    from common.privacy import RedactionConfig, Redactor
     from training.buildbot.mining import MiningConfig
     from training.buildbot.pipeline import BuildOptions, build_bot
     from training.ingest import CsvMapping, IngestOptions
@@ -93,7 +102,10 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             force=args.force,
         )
-        result = build_bot(options)
+        # Placeholders only: a reply mined from the transcripts may be sent again, and
+        # the replies with placeholders left in are dropped, never filled with fake values.
+        redactor = Redactor(RedactionConfig(names=args.names))
+        result = build_bot(options, redactor=redactor)
     except BotError as e:
         logger.error("%s", e)
         return 1

@@ -100,9 +100,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=NAME_FINDERS,
         default="spacy",
         help="how person names are found: spaCy NER with cues (default), the MiniLM tagger "
-        "trained by `python -m training pii-ner`, both (union), or vote (the tagger's "
-        "names and the spaCy names it does not rule out: the best measured; needs "
-        "`make pii-ner`)",
+        "trained by `python -m training pii-ner` (`make pii-ner`), both (the union: the "
+        "fewest leaks), or vote (the tagger's names and the spaCy names it does not rule "
+        "out: fewer false names)",
     )
 
 

@@ -19,7 +19,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import multiprocessing
+import os
 import secrets
+import sys
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -177,7 +179,14 @@ class ConversationRedactor:
 
 
 def _init_worker() -> None:
-    """Limit a worker to one BLAS thread (spaCy's matrix products go through numpy)."""
+    """Limit a worker to one thread for BLAS and for torch.
+
+    spaCy's matrix products go through numpy's BLAS; the MiniLM tagger's through torch's
+    intra-op pool, which would otherwise take every core in every worker.
+    """
+    os.environ["OMP_NUM_THREADS"] = "1"
+    if "torch" in sys.modules:  # a forked worker inherits an imported torch
+        sys.modules["torch"].set_num_threads(1)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - comes with scikit-learn, which Rasa needs

@@ -82,6 +82,25 @@ def test_config_rejects_unknown_finder_and_types() -> None:
             RedactionConfig.from_dict({"names": "vote", "name_min_person_p": bad})
 
 
+def test_tagger_precision_is_validated(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="precision"):
+        MiniLMNameFinder(tmp_path, precision="int4")
+    with pytest.raises(ConfigError, match="precision"):
+        RedactionConfig.from_dict({"names": "both", "tagger_precision": "fast"})
+    assert RedactionConfig.from_dict({"tagger_precision": "fp32"}).tagger_precision == "fp32"
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_tagger_finds_the_same_names_in_either_precision(
+    every_word_a_name: Path, precision: str
+) -> None:
+    finder = MiniLMNameFinder(every_word_a_name, precision=precision)
+    text = "ask olufemi, then ines"
+    ((spans, scores),) = finder.tag_many([text])
+    assert [text[d.start : d.end] for d in spans] == ["ask olufemi", "then ines"]
+    assert all(isinstance(p, float) and 0.9 < p <= 1.0 for _, _, p in scores)
+
+
 def test_vote_redacts_the_tagger_s_names(every_word_a_name: Path) -> None:
     config = RedactionConfig(
         names="vote", name_model_dir=str(every_word_a_name), types=frozenset({"PERSON"})

@@ -293,3 +293,14 @@ def test_the_command_exits_1_on_bad_input(tmp_path: Path, caplog):
     path = write_jsonl(tmp_path / "t.jsonl", [conversation("c1", ("customer", "hi", "greet"))])
     assert main(["build-bot", "--input", str(path), "--out", str(tmp_path / "out")]) == 1
     assert "no customer message is answered" in caplog.text
+
+
+def test_names_with_no_trained_tagger_exits_1_with_the_command(tmp_path: Path, caplog, monkeypatch):
+    from training.__main__ import main
+
+    monkeypatch.setenv("BOT_CACHE_DIR", str(tmp_path / "cache"))  # no tagger there
+    path = write_jsonl(tmp_path / "t.jsonl", [conversation("c1", ("customer", "hi", "greet"))])
+    argv = ["build-bot", "--input", str(path), "--out", str(tmp_path / "out"), "--names", "vote"]
+    assert main(argv) == 1
+    assert "python -m training pii-ner" in caplog.text
+    assert not (tmp_path / "out").exists()
