@@ -125,7 +125,7 @@ class MiniLMNameFinder:
         denylist: Company and product names that are never people (as
             :attr:`~common.privacy.redactor.RedactionConfig.name_denylist`).
         precision: ``auto`` (bfloat16 weights on a CPU or GPU that computes in bfloat16
-            natively: about 2.6 times faster on an AMX CPU, the same spans on the
+            natively: about 2.5 times faster on an AMX CPU, the same spans on the
             development sets; float32 elsewhere), ``fp32`` or ``bf16``.
 
     A PERSON span is also dropped when it has fewer than two letters or when all its words
@@ -260,11 +260,15 @@ class MiniLMNameFinder:
                         seen[offset] = max(p, seen.get(offset, 0.0))
             for text_id, spans in found.items():
                 protected = find_placeholders(texts[text_id])
-                detections = [
-                    Detection(_pii_type(kind), s, e)
-                    for s, e, kind in _merge(texts[text_id], sorted(spans))
+                kept = [
+                    (s, e, kind)
+                    for s, e, kind in _merge(sorted(spans))
                     if not any(s < pe and ps < e for ps, pe in protected)
                     and (kind != "PERSON" or self._plausible_name(texts[text_id][s:e]))
+                ]
+                detections = [
+                    Detection(_pii_type(kind), s, e)
+                    for s, e, kind in _join_names(texts[text_id], kept)
                 ]
                 token_scores = [(s, e, p) for (s, e), p in sorted(scores[text_id].items())]
                 results[text_id] = (detections, token_scores)
@@ -283,19 +287,34 @@ def _pii_type(kind: str) -> PiiType:
     return "ADDRESS" if kind == "ADDRESS" else "PERSON"
 
 
-def _merge(text: str, spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Merge spans of one type that overlap (windows overlap), keeping the widest.
+def _merge(spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Merge overlapping spans of one type (windows overlap), keeping the widest."""
+    out: list[tuple[int, int, str]] = []
+    for s, e, kind in spans:
+        if out and out[-1][2] == kind and s < out[-1][1]:
+            out[-1] = (out[-1][0], max(e, out[-1][1]), kind)
+        else:
+            out.append((s, e, kind))
+    return out
 
-    Two names separated only by spaces are one name: the tagger sometimes opens a new span
-    (``B-PERSON``) at a surname, which would give "Mervyn Conley" two placeholders.
+
+def _join_names(text: str, spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Join two names separated only by spaces into one.
+
+    The tagger sometimes opens a new span (``B-PERSON``) at a surname, which would give
+    "Mervyn Conley" two placeholders. Runs after the implausible names ("Dear") are dropped,
+    so a greeting never joins the name after it.
     """
     out: list[tuple[int, int, str]] = []
     for s, e, kind in spans:
-        joined = (
-            kind == "PERSON" and out and s >= out[-1][1] and not text[out[-1][1] : s].strip(" ")
-        )
-        if out and out[-1][2] == kind and (s < out[-1][1] or joined):
-            out[-1] = (out[-1][0], max(e, out[-1][1]), kind)
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and kind == prev[2] == "PERSON"
+            and s >= prev[1]
+            and not text[prev[1] : s].strip(" ")
+        ):
+            out[-1] = (prev[0], e, kind)
         else:
             out.append((s, e, kind))
     return out

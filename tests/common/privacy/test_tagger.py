@@ -156,6 +156,12 @@ def test_a_name_started_again_at_the_surname_is_one_name(every_word_a_name: Path
     assert [text[d.start : d.end] for d in found] == ["mervyn conley", "then anna", "bo"]
 
 
+def test_a_greeting_never_joins_the_name_after_it(every_word_a_name: Path) -> None:
+    text = "dear anna"
+    (found,) = MiniLMNameFinder(every_word_a_name).find_many([text])
+    assert [text[d.start : d.end] for d in found] == ["anna"]
+
+
 def test_tag_many_gives_each_word_piece_its_name_probability(every_word_a_name: Path) -> None:
     text = "ask olufemi"
     ((spans, scores),) = MiniLMNameFinder(every_word_a_name).tag_many([text])
