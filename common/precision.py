@@ -14,10 +14,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-
-import torch
+from typing import TYPE_CHECKING
 
 from common.errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported where it is used: validating an option needs none
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ def validate_precision(name: str) -> None:
 def _cpu_probe(name: str) -> bool:
     # torch exposes its CPU feature probes only as private functions of torch.cpu; a torch
     # without them counts as "no native bfloat16", which keeps float32.
+    import torch
+
     probe: Callable[[], bool] | None = getattr(torch.cpu, name, None)
     if probe is None:
         return False
@@ -60,6 +64,8 @@ def has_native_bf16(device: torch.device) -> bool:
         AMX tiles; ``False`` otherwise.
     """
     if device.type == "cuda":
+        import torch
+
         return bool(torch.cuda.is_bf16_supported())
     if device.type == "cpu":
         return _cpu_probe("_is_avx512_bf16_supported") or _cpu_probe("_is_amx_tile_supported")
@@ -107,4 +113,6 @@ def training_autocast(device: torch.device, bf16: bool) -> contextlib.AbstractCo
     """
     if not bf16:
         return contextlib.nullcontext()
+    import torch
+
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)

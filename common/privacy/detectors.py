@@ -182,6 +182,7 @@ _OB_EMAIL_RE = re.compile(
     r"(?![\w@-])(?!\s+(?:at|dot)\b)(?!\s*[\[(<{]\s*(?:at|dot)\b)"
 )
 _SPOKEN_DOT_RE = re.compile(rf"(?i){_OB_DOT}")
+_SPELLED_DOT_RE = re.compile(r"(?i)[\s\[(<{]dot[\s\])>}]")  # "dot" written as a word
 _EMAIL_LIKE_LOCAL_RE = re.compile(r"[._+]|\d")
 
 
@@ -192,7 +193,7 @@ def _obfuscated_emails(text: str) -> list[Detection]:
         if not local[0].isalpha():  # "4.50 at tesco.com" is a price
             continue
         bracketed = at.strip()[:1] in "[(<{"
-        spelled = re.search(r"(?i)[\s\[(<{]dot[\s\])>}]", domain) is not None
+        spelled = _SPELLED_DOT_RE.search(domain) is not None
         if not (bracketed or spelled or _EMAIL_LIKE_LOCAL_RE.search(local)):
             continue
         key = _SPOKEN_DOT_RE.sub(".", local) + "@" + _SPOKEN_DOT_RE.sub(".", domain)

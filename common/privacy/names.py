@@ -37,6 +37,7 @@ from common.privacy.gazetteer import english_words, first_names, last_names
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.lookups import Lookups
     from spacy.tokens import Doc, Token
 
 logger = logging.getLogger(__name__)
@@ -615,15 +616,28 @@ def _casual_name(word: str, names: frozenset[str], strict: bool = True) -> bool:
 
 
 @functools.cache
+def lemmatizer_lookups() -> Lookups:
+    """The packaged spaCy model's lemmatizer tables (WordNet-based), read once.
+
+    Raises:
+        ModelPackageMissingError: When the model package is missing.
+        OSError: When the tables cannot be read.
+        ValueError: When they are not valid tables.
+
+    """
+    from spacy.lookups import Lookups
+
+    return Lookups().from_disk(find_model_path() / "lemmatizer" / "lookups")
+
+
+@functools.cache
 def english_lexicon() -> frozenset[str]:
     """About 88,000 English words: the packaged model's lemmatizer tables (WordNet-based).
 
     Falls back to an empty set, with a warning, if the tables cannot be read.
     """
     try:
-        from spacy.lookups import Lookups
-
-        lookups = Lookups().from_disk(find_model_path() / "lemmatizer" / "lookups")
+        lookups = lemmatizer_lookups()
     except (ImportError, OSError, ValueError, ModelPackageMissingError) as e:
         logger.warning("English lexicon unavailable (%s); lower-case names less strict", e)
         return frozenset()

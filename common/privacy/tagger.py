@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from common.errors import ModelLoadError, ModelNotTrainedError
+from common.precision import use_bf16, validate_precision
 from common.privacy.detectors import Detection, PiiType, find_placeholders
 from common.privacy.names import NOT_NAMES
 
@@ -146,8 +147,6 @@ class MiniLMNameFinder:
         denylist: Sequence[str] = (),
         precision: str = "auto",
     ) -> None:
-        from common.precision import validate_precision
-
         validate_precision(precision)
         self.precision = precision
         self.model_dir = model_dir or default_model_dir()
@@ -177,8 +176,6 @@ class MiniLMNameFinder:
             raise ModelLoadError(str(self.model_dir), _WHAT, str(e)) from e
         model.eval()
         model.requires_grad_(False)  # never torch.set_grad_enabled: that is global
-        from common.precision import use_bf16
-
         if use_bf16(self.precision, next(model.parameters()).device):
             import torch
 

@@ -7,7 +7,8 @@ from its address providers in each country's own form (and hand-made short forms
 foreign salutations) from the lists in :mod:`training.pii_ner.templates`; the decoys are
 never labelled. Casing varies per example: as written, all lower case (chat), all upper
 case, or only the names lower case. Everything is drawn from one seeded generator, so the
-same seed gives the same examples.
+same seed gives the same examples in one process (across processes only for a fixed
+``PYTHONHASHSEED``: some of Faker's city decoys are drawn in set order).
 
 Two kinds of noise teach the tagger what is *not* a name, beyond the decoy lists:
 
@@ -36,7 +37,7 @@ from faker import Faker
 
 from common.errors import ModelPackageMissingError
 from common.privacy.gazetteer import first_names, last_names
-from common.privacy.names import find_model_path
+from common.privacy.names import lemmatizer_lookups
 from training.pii_ner.templates import (
     ADDRESS_TEMPLATES,
     BRANDS,
@@ -80,18 +81,16 @@ _KEYS = "qwertyuiopasdfghjklzxcvbnm"
 
 @functools.cache
 def thing_nouns() -> tuple[str, ...]:
-    """WordNet nouns of 4 to 12 letters from the packaged spaCy model, no first names.
+    """WordNet nouns of 4 to 12 letters from the packaged spaCy model, no first or last names.
 
     Raises:
-        ModelPackageMissingError: When the spaCy model package is missing.
+        ModelPackageMissingError: When the spaCy model or its lemmatizer tables are missing.
 
     """
-    from spacy.lookups import Lookups
     from spacy.strings import hash_string  # type: ignore[attr-defined]
 
     try:
-        lookups = Lookups().from_disk(find_model_path() / "lemmatizer" / "lookups")
-        nouns = lookups.get_table("lemma_index")[hash_string("noun")]
+        nouns = lemmatizer_lookups().get_table("lemma_index")[hash_string("noun")]
     except (OSError, KeyError, ValueError) as e:
         raise ModelPackageMissingError("en_core_web_sm", f"PII tagger training data ({e})") from e
     people = first_names() | last_names()
@@ -239,8 +238,8 @@ class ExampleGenerator:
         edit = self._rng.randrange(4)
         if edit == 0:  # dropped
             return word[:i] + word[i + 1 :]
-        if edit == 1:  # doubled
-            return word[:i] + word[i] + word[i:] if i < len(word) else word + word[-1]
+        if edit == 1:  # doubled (i < len(word) always)
+            return word[:i] + word[i] + word[i:]
         if edit == 2 and i < len(word) - 1:  # swapped
             return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
         return word[:i] + self._rng.choice(_KEYS) + word[i + 1 :]  # replaced

@@ -184,8 +184,8 @@ def _init_worker() -> None:
     spaCy's matrix products go through numpy's BLAS; the MiniLM tagger's through torch's
     intra-op pool, which would otherwise take every core in every worker.
     """
-    os.environ["OMP_NUM_THREADS"] = "1"
-    if "torch" in sys.modules:  # a forked worker inherits an imported torch
+    os.environ["OMP_NUM_THREADS"] = "1"  # read when torch is first imported
+    if "torch" in sys.modules:  # already imported (by the parent's main module, say)
         sys.modules["torch"].set_num_threads(1)
     try:
         from threadpoolctl import threadpool_limits
