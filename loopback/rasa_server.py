@@ -98,6 +98,15 @@ def _endpoints(tmp: Path, actions_port: int, extra: str) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
+_BIND_ATTEMPTS = 3
+"""How often a Rasa server that lost its port to another process is started again."""
+
+
+def _lost_its_port(log: Path) -> bool:
+    """Whether a Rasa server's log says that its port was taken."""
+    return "address already in use" in log.read_text(encoding="utf-8", errors="replace")
+
+
 def _rasa() -> str:
     return str(Path(sys.executable).parent / "rasa")
 
@@ -131,6 +140,7 @@ def running_fleet(
         **(env_extra or {}),
     }
     actions_port = free_port()
+    may_move = ports is None  # a port the caller chose is kept: no restart elsewhere
     ports = ports or [free_port() for _ in range(count)]
     endpoints = tmp / "endpoints.yml"
     endpoints.write_text(_endpoints(tmp, actions_port, endpoints_extra))
@@ -150,38 +160,52 @@ def running_fleet(
         )
     ]
     bots: list[RunningBot] = []
+
+    def start(i: int, port: int) -> RunningBot:
+        log_path = tmp / ("rasa.log" if i == 0 else f"rasa-{i}.log")
+        logs.append(open(log_path, "wb"))
+        server = subprocess.Popen(
+            [
+                _rasa(),
+                "run",
+                "-m",
+                str(model),
+                "--enable-api",
+                "--port",
+                str(port),
+                "-i",
+                "127.0.0.1",
+                "--credentials",
+                str(credentials_file),
+                "--endpoints",
+                str(endpoints),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=logs[-1],
+            stderr=subprocess.STDOUT,
+        )
+        procs.append(server)
+        return RunningBot(f"http://127.0.0.1:{port}", server, port, actions_port, log_path)
+
     try:
-        for i, port in enumerate(ports):
-            log_path = tmp / ("rasa.log" if i == 0 else f"rasa-{i}.log")
-            logs.append(open(log_path, "wb"))
-            server = subprocess.Popen(
-                [
-                    _rasa(),
-                    "run",
-                    "-m",
-                    str(model),
-                    "--enable-api",
-                    "--port",
-                    str(port),
-                    "-i",
-                    "127.0.0.1",
-                    "--credentials",
-                    str(credentials_file),
-                    "--endpoints",
-                    str(endpoints),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=logs[-1],
-                stderr=subprocess.STDOUT,
-            )
-            procs.append(server)
-            bots.append(
-                RunningBot(f"http://127.0.0.1:{port}", server, port, actions_port, log_path)
-            )
+        bots.extend(start(i, port) for i, port in enumerate(ports))
         wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0])
-        for bot in bots:
-            wait_http(f"{bot.url}/status", bot.process)
+        for i in range(len(bots)):
+            for attempt in range(_BIND_ATTEMPTS):
+                try:
+                    wait_http(f"{bots[i].url}/status", bots[i].process)
+                    break
+                except RuntimeError:
+                    # Rasa binds its port only after loading the model; when another
+                    # process took the port meanwhile, Sanic logs it and Rasa exits 0.
+                    if (
+                        not may_move
+                        or attempt + 1 == _BIND_ATTEMPTS
+                        or not _lost_its_port(bots[i].log)
+                    ):
+                        raise
+                    bots[i] = start(i, free_port())
         yield bots
     finally:
         stop_processes(procs[1:] + procs[:1])

@@ -64,3 +64,44 @@ def test_stop_processes_terminates_and_kills_one_that_ignores_sigterm() -> None:
     assert polite.returncode == -15  # SIGTERM
     assert stubborn.returncode == -9  # SIGKILL after the timeout
     stubborn.stdout.close()
+
+
+def test_free_port_avoids_the_ephemeral_range_and_never_repeats() -> None:
+    from loopback.ports import ephemeral_range, free_port
+
+    low, _ = ephemeral_range()
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
+    if low > 11000:  # room below the range: outgoing connections cannot take these
+        assert all(p < low for p in ports)
+
+
+def test_a_rasa_server_whose_port_is_taken_starts_again_elsewhere(
+    sample_bot_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    import requests
+
+    from loopback import rasa_server
+    from loopback.ports import free_port
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    held = int(taken.getsockname()[1])
+    calls: list[int] = []
+
+    def next_port() -> int:
+        calls.append(1)
+        # the action server's port, then the held one for the Rasa server, then free
+        return held if len(calls) == 2 else free_port()
+
+    monkeypatch.setattr(rasa_server, "free_port", next_port)
+    try:
+        with rasa_server.running_bot(sample_bot_model, tmp_path) as bot:
+            assert bot.port != held
+            assert requests.get(f"{bot.url}/status", timeout=10).status_code == 200
+    finally:
+        taken.close()
+    assert len(calls) == 3
